@@ -1,0 +1,116 @@
+# iogap — see README.md. `make` builds, `make check` tests, `make demo` shows.
+OUTPUT := .output
+CLANG ?= clang
+CC ?= cc
+BPFTOOL ?= bpftool
+ARCH := x86
+PKG_LIBS := libbpf libelf zlib libcjson
+CFLAGS ?= -g -O2
+CFLAGS += -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers -std=gnu11 -MMD -MP
+INCLUDES := -I$(OUTPUT) -I$(OUTPUT)/gen -Ibpf -Iuser -Itools/iogap
+BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Wno-unused-function -MMD -MP -I. -Ibpf
+LDLIBS := $(shell pkg-config --libs $(PKG_LIBS) 2>/dev/null || echo -lbpf -lelf -lz -lcjson) -lm
+
+ifeq ($(V),1)
+Q =
+msg =
+else
+Q = @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+BPF_SRCS := $(wildcard bpf/*.bpf.c)
+BPF_OBJS := $(patsubst bpf/%.bpf.c,$(OUTPUT)/bpf/%.bpf.o,$(BPF_SRCS))
+SKELS := $(patsubst bpf/%.bpf.c,$(OUTPUT)/%.skel.h,$(BPF_SRCS))
+LIB_SRCS := $(wildcard user/*/*.c)
+LIB_OBJS := $(patsubst %.c,$(OUTPUT)/%.o,$(LIB_SRCS))
+CLI_SRCS := $(wildcard tools/iogap/*.c)
+CLI_OBJS := $(patsubst %.c,$(OUTPUT)/%.o,$(CLI_SRCS))
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(UNIT_SRCS))
+WORKLOADS := $(patsubst tests/bpf/%.c,$(OUTPUT)/tests/%,$(wildcard tests/bpf/*.c))
+SYSNAMES := $(OUTPUT)/gen/syscall_names.h
+UNISTD := $(firstword $(wildcard /usr/include/x86_64-linux-gnu/asm/unistd_64.h /usr/include/asm/unistd_64.h))
+
+# Debian packages the build, the tests and the demo need.
+DEPS := make gcc clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libcjson-dev pkg-config \
+	libcmocka-dev libsqlite3-dev sqlite3 strace python3 libbpf-tools bpftrace wrk \
+	python3-django python3-fastapi python3-uvicorn gunicorn python3-aiosqlite util-linux procps
+
+.PHONY: all deps check test vmlinux clean bench bench-overhead demo install
+.SECONDARY:
+all: $(OUTPUT)/iogap tests-build
+
+$(OUTPUT) $(OUTPUT)/bpf $(OUTPUT)/gen $(OUTPUT)/tests:
+	$(Q)mkdir -p $@
+
+$(OUTPUT)/bpf/%.bpf.o: bpf/%.bpf.c vmlinux.h | $(OUTPUT)/bpf
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(OUTPUT)/%.skel.h: $(OUTPUT)/bpf/%.bpf.o
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name $*_bpf > $@.tmp && mv $@.tmp $@
+
+$(SYSNAMES): $(UNISTD) | $(OUTPUT)/gen
+	$(call msg,GEN,$@)
+	$(Q)awk '/^#define __NR_/ { sub("__NR_", "", $$2); printf "\t[%s] = \"%s\",\n", $$3, $$2 }' $< > $@
+
+$(OUTPUT)/user/%.o: user/%.c $(SKELS) $(SYSNAMES)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) $(INCLUDES) -c $< -o $@
+
+$(OUTPUT)/tools/%.o: tools/%.c $(SKELS) $(SYSNAMES)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) $(INCLUDES) -c $< -o $@
+
+$(OUTPUT)/libiogap.a: $(LIB_OBJS)
+	$(call msg,AR,$@)
+	$(Q)$(AR) rcs $@ $^
+
+$(OUTPUT)/iogap: $(CLI_OBJS) $(OUTPUT)/libiogap.a
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
+
+# Unit tests link the CLI's option parser too (argument errors are tested without root).
+$(OUTPUT)/tests/test_%: tests/unit/test_%.c $(OUTPUT)/libiogap.a $(filter-out %/main.o,$(CLI_OBJS)) | $(OUTPUT)/tests
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $(INCLUDES) $^ $(LDLIBS) -lcmocka -o $@
+
+$(OUTPUT)/tests/%: tests/bpf/%.c | $(OUTPUT)/tests
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -pthread $< -o $@
+
+.PHONY: tests-build
+tests-build: $(UNIT_BINS) $(WORKLOADS)
+
+vmlinux:
+	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > vmlinux.h
+
+deps:
+	@missing=$$(for p in $(DEPS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "  DEPS     installing:" $$missing; \
+		apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing >/dev/null || \
+		{ echo "iogap: cannot install packages: $$missing (run as root with apt sources reachable)" >&2; exit 1; }; \
+	fi
+
+check: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)tests/run
+
+test: all
+	$(Q)tests/run
+
+bench-overhead: all
+	$(Q)tools/bench/overhead
+
+install: $(OUTPUT)/iogap
+	install -m 0755 $(OUTPUT)/iogap /usr/local/sbin/iogap
+
+clean:
+	rm -rf $(OUTPUT)
+
+-include $(wildcard $(OUTPUT)/bpf/*.d $(OUTPUT)/user/*/*.d $(OUTPUT)/tools/*/*.d $(OUTPUT)/tests/*.d)

@@ -1,0 +1,92 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+/*
+ * Target filter: the first thing every program does. A task belongs to a target slot if its
+ * cgroup v2 id is registered (user space registers a target cgroup and its descendants; new
+ * descendants are added on cgroup_mkdir) or its tgid is (--pid targets and their children).
+ */
+#ifndef IOGAP_FILTER_BPF_H
+#define IOGAP_FILTER_BPF_H
+
+#include "iogap.h"
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, IOGAP_MAX_CGROUPS);
+	__type(key, __u64);
+	__type(value, __u32);
+} cgroup_slots SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, IOGAP_MAX_TGIDS);
+	__type(key, __u32);
+	__type(value, __u32);
+} tgid_slots SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, CNT_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} counters SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, IOGAP_RINGBUF_BYTES);
+} events SEC(".maps");
+
+/* Set by user space before load; skip a lookup that can never hit. */
+const volatile bool have_cgroup_targets = false;
+const volatile bool have_pid_targets = false;
+
+static __always_inline void counter_inc(__u32 idx)
+{
+	__u64 *c = bpf_map_lookup_elem(&counters, &idx);
+
+	if (c)
+		(*c)++;
+}
+
+/* Returns the slot of the current task, or -1 if it is not a target. */
+static __always_inline int target_slot(void)
+{
+	__u32 *slot;
+
+	if (have_cgroup_targets) {
+		__u64 cgid = bpf_get_current_cgroup_id();
+
+		slot = bpf_map_lookup_elem(&cgroup_slots, &cgid);
+		if (slot)
+			return *slot;
+	}
+	if (have_pid_targets) {
+		__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+
+		slot = bpf_map_lookup_elem(&tgid_slots, &tgid);
+		if (slot)
+			return *slot;
+	}
+	return -1;
+}
+
+static __always_inline void *event_reserve(__u64 size)
+{
+	void *e = bpf_ringbuf_reserve(&events, size, 0);
+
+	if (!e)
+		counter_inc(CNT_RB_DROPS);
+	return e;
+}
+
+static __always_inline void event_fill_hdr(struct event_hdr *h, __u32 type, __u32 slot)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+
+	h->type = type;
+	h->slot = slot;
+	h->pid = id >> 32;
+	h->tid = (__u32)id;
+	h->ts_ns = bpf_ktime_get_ns();
+}
+
+#endif

@@ -1,0 +1,398 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+/*
+ * Syscall I/O: one sys_enter/sys_exit pair serves file and socket I/O alike (one pair costs
+ * less than one per class). Per target x operation x fd kind: count, errors, bytes and a
+ * log-linear latency histogram; per target x file: count and time; per target x syscall
+ * number: count and errors, so totals compare with strace -c.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include "syscalls.h"
+#include "filter.bpf.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+#define S_IFMT   00170000
+#define S_IFSOCK 0140000
+#define S_IFLNK  0120000
+#define S_IFREG  0100000
+#define S_IFBLK  0060000
+#define S_IFDIR  0040000
+#define S_IFIFO  0010000
+#define AF_UNIX  1
+#define AF_INET  2
+#define AF_INET6 10
+#define SOCK_STREAM 1
+#define SOCK_DGRAM 2
+#define F_GETLK 5
+#define F_SETLK 6
+#define F_SETLKW 7
+#define F_OFD_GETLK 36
+#define F_OFD_SETLK 37
+#define F_OFD_SETLKW 38
+
+/* Filled by user space before load: syscall number -> operation (x86_64 numbers). */
+const volatile __u8 op_of_nr[IOGAP_NR_SYSCALLS] = {};
+
+#define IOGAP_OP_FLAGS(e, name, flags) [e] = (flags),
+static const __u8 op_flags[IOP_MAX] = { IOGAP_OPS(IOGAP_OP_FLAGS) };
+
+struct thread_state {
+	__u64 ts;
+	__u64 arg;                /* the path pointer of an open */
+	__u64 ino;
+	__u32 dev;
+	__u32 nr;
+	__u32 slot;
+	__u16 op;
+	__u8 fd_kind;
+	__u8 active;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct thread_state);
+} thread_states SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 4096);
+	__type(key, struct io_key);
+	__type(value, struct io_stats);
+} io_stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 16384);
+	__type(key, struct file_key);
+	__type(value, struct file_stats);
+} file_stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, IOGAP_MAX_SLOTS * IOGAP_NR_SYSCALLS);
+	__type(key, __u32);
+	__type(value, struct sys_count);
+} sys_counts SEC(".maps");
+
+static struct io_stats zero_io;
+
+struct fd_info {
+	__u64 ino;
+	__u32 dev;
+	__u8 kind;
+};
+
+/* What fd refers to, from the current task's fd table. */
+static __always_inline void fd_classify(long fd, struct fd_info *fi)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
+	struct file **fds, *file = NULL;
+	struct inode *inode;
+	unsigned int max;
+	__u16 mode;
+
+	fi->kind = FDK_NONE;
+	fi->ino = 0;
+	fi->dev = 0;
+	if (!fdt || fd < 0)
+		return;
+	max = BPF_CORE_READ(fdt, max_fds);
+	if (fd >= max)
+		return;
+	fds = BPF_CORE_READ(fdt, fd);
+	bpf_probe_read_kernel(&file, sizeof(file), &fds[fd]);
+	if (!file)
+		return;
+	inode = BPF_CORE_READ(file, f_inode);
+	mode = BPF_CORE_READ(inode, i_mode);
+	switch (mode & S_IFMT) {
+	case S_IFREG:
+	case S_IFDIR:
+	case S_IFLNK:
+	case S_IFBLK:
+		fi->kind = FDK_FILE;
+		fi->ino = BPF_CORE_READ(inode, i_ino);
+		fi->dev = BPF_CORE_READ(inode, i_sb, s_dev);
+		return;
+	case S_IFIFO:
+		fi->kind = FDK_PIPE;
+		return;
+	case S_IFSOCK: {
+		struct socket *sock = BPF_CORE_READ(file, private_data);
+		struct sock *sk = BPF_CORE_READ(sock, sk);
+		__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
+		short type = BPF_CORE_READ(sock, type);
+
+		if (family == AF_UNIX)
+			fi->kind = FDK_UNIX;
+		else if ((family == AF_INET || family == AF_INET6) && type == SOCK_STREAM)
+			fi->kind = FDK_TCP;
+		else if ((family == AF_INET || family == AF_INET6) && type == SOCK_DGRAM)
+			fi->kind = FDK_UDP;
+		else
+			fi->kind = FDK_OTHER;
+		return;
+	}
+	default:
+		fi->kind = FDK_OTHER;
+	}
+}
+
+SEC("tp_btf/sys_enter")
+int BPF_PROG(sys_enter, struct pt_regs *regs, long id)
+{
+	struct thread_state *ts;
+	struct sys_count *sc;
+	struct fd_info fi;
+	__u32 idx, op, flags;
+	int slot;
+
+	slot = target_slot();
+	if (slot < 0 || slot >= IOGAP_MAX_SLOTS || id < 0 || id >= IOGAP_NR_SYSCALLS)
+		return 0;
+	idx = slot * IOGAP_NR_SYSCALLS + id;
+	sc = bpf_map_lookup_elem(&sys_counts, &idx);
+	if (sc)
+		sc->count++;
+
+	op = op_of_nr[id];
+	if (op == IOP_OTHER || op >= IOP_MAX)
+		return 0;
+	flags = op_flags[op];
+	if (op == IOP_FCNTL) {
+		long cmd = BPF_CORE_READ(regs, si);
+
+		if (cmd == F_GETLK || cmd == F_SETLK || cmd == F_SETLKW || cmd == F_OFD_GETLK ||
+		    cmd == F_OFD_SETLK || cmd == F_OFD_SETLKW)
+			op = IOP_FCNTL_LOCK;
+	}
+
+	ts = bpf_task_storage_get(&thread_states, bpf_get_current_task_btf(), 0,
+				  BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!ts)
+		return 0;
+	ts->nr = id;
+	ts->op = op;
+	ts->slot = slot;
+	/* path operations (stat, unlink, a failed open) are file system work */
+	ts->fd_kind = (op == IOP_POLL || op == IOP_EPOLL_WAIT) ? FDK_OTHER : FDK_FILE;
+	ts->ino = 0;
+	ts->dev = 0;
+	if (flags & OPF_FD) {
+		fd_classify((int)BPF_CORE_READ(regs, di), &fi);
+		ts->fd_kind = fi.kind == FDK_NONE ? FDK_OTHER : fi.kind;
+		ts->ino = fi.ino;
+		ts->dev = fi.dev;
+	}
+	if (flags & OPF_OPEN)
+		ts->arg = (flags & OPF_PATH1) ? BPF_CORE_READ(regs, si) : BPF_CORE_READ(regs, di);
+	ts->active = 1;
+	ts->ts = bpf_ktime_get_ns();
+	return 0;
+}
+
+static __always_inline void file_account(__u32 slot, __u64 ino, __u32 dev, __u64 lat, __u64 bytes)
+{
+	struct file_key fk = { .ino = ino, .dev = dev, .slot = slot };
+	struct file_stats *fs, zero = {};
+
+	fs = bpf_map_lookup_elem(&file_stats, &fk);
+	if (!fs) {
+		bpf_map_update_elem(&file_stats, &fk, &zero, BPF_NOEXIST);
+		fs = bpf_map_lookup_elem(&file_stats, &fk);
+		if (!fs) {
+			counter_inc(CNT_FILE_MAP_FULL);
+			return;
+		}
+	}
+	fs->count++;
+	fs->total_ns += lat;
+	fs->bytes += bytes;
+}
+
+static __always_inline void open_event(__u32 slot, long fd, __u64 path, struct fd_info *fi)
+{
+	struct file_open_event *e = event_reserve(sizeof(*e));
+
+	if (!e)
+		return;
+	event_fill_hdr(&e->hdr, EV_FILE_OPEN, slot);
+	e->ino = fi->ino;
+	e->dev = fi->dev;
+	e->fd = fd;
+	e->fd_kind = fi->kind;
+	if (bpf_probe_read_user_str(e->path, sizeof(e->path), (const void *)path) < 0)
+		e->path[0] = 0;
+	bpf_ringbuf_submit(e, 0);
+}
+
+SEC("tp_btf/sys_exit")
+int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
+{
+	struct thread_state *ts;
+	struct io_stats *st;
+	struct io_key key = {};
+	struct fd_info fi;
+	__u64 now, lat, bytes = 0, ino;
+	__u32 idx, b, dev, flags;
+	long nr;
+	int slot;
+
+	slot = target_slot();
+	if (slot < 0 || slot >= IOGAP_MAX_SLOTS)
+		return 0;
+	now = bpf_ktime_get_ns();
+	nr = BPF_CORE_READ(regs, orig_ax);
+	if (ret < 0 && nr >= 0 && nr < IOGAP_NR_SYSCALLS) {
+		struct sys_count *sc;
+
+		idx = slot * IOGAP_NR_SYSCALLS + nr;
+		sc = bpf_map_lookup_elem(&sys_counts, &idx);
+		if (sc)
+			sc->errors++;
+	}
+	ts = bpf_task_storage_get(&thread_states, bpf_get_current_task_btf(), 0, 0);
+	if (!ts || !ts->active || ts->nr != nr)
+		return 0;
+	ts->active = 0;
+	if (ts->op >= IOP_MAX)
+		return 0;
+	lat = now - ts->ts;
+	flags = op_flags[ts->op];
+	ino = ts->ino;
+	dev = ts->dev;
+	key.slot = slot;
+	key.op = ts->op;
+	key.fd_kind = ts->fd_kind;
+
+	if ((flags & OPF_OPEN) && ret >= 0) {
+		fd_classify(ret, &fi);
+		key.fd_kind = fi.kind;
+		ino = fi.ino;
+		dev = fi.dev;
+		if (fi.kind == FDK_FILE)
+			open_event(slot, ret, ts->arg, &fi);
+	}
+	if ((flags & OPF_BYTES) && ret > 0)
+		bytes = ret;
+
+	st = bpf_map_lookup_elem(&io_stats, &key);
+	if (!st) {
+		bpf_map_update_elem(&io_stats, &key, &zero_io, BPF_NOEXIST);
+		st = bpf_map_lookup_elem(&io_stats, &key);
+		if (!st) {
+			counter_inc(CNT_IO_MAP_FULL);
+			return 0;
+		}
+	}
+	st->count++;
+	if (ret < 0)
+		st->errors++;
+	st->bytes += bytes;
+	st->sum_ns += lat;
+	if (lat > st->max_ns)
+		st->max_ns = lat;
+	b = hist_bucket(lat);
+	if (b < HIST_BUCKETS)
+		st->hist[b]++;
+
+	if (key.fd_kind == FDK_FILE && ino)
+		file_account(slot, ino, dev, lat, bytes);
+	return 0;
+}
+
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(proc_fork, struct task_struct *parent, struct task_struct *child)
+{
+	__u32 ptgid, ctgid, cpid;
+	__u32 *slot;
+	struct task_event *e;
+
+	if (!have_pid_targets)
+		return 0;
+	ptgid = BPF_CORE_READ(parent, tgid);
+	ctgid = BPF_CORE_READ(child, tgid);
+	cpid = BPF_CORE_READ(child, pid);
+	if (ctgid == ptgid || ctgid != cpid)
+		return 0;          /* a new thread, already covered by its tgid */
+	slot = bpf_map_lookup_elem(&tgid_slots, &ptgid);
+	if (!slot)
+		return 0;
+	if (bpf_map_update_elem(&tgid_slots, &ctgid, slot, BPF_ANY)) {
+		counter_inc(CNT_TGID_MAP_FULL);
+		return 0;
+	}
+	e = event_reserve(sizeof(*e));
+	if (!e)
+		return 0;
+	event_fill_hdr(&e->hdr, EV_PROC_FORK, *slot);
+	e->child_pid = ctgid;
+	e->cgroup_id = 0;
+	bpf_ringbuf_submit(e, 0);
+	return 0;
+}
+
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(proc_exit, struct task_struct *p)
+{
+	struct task_event *e;
+	__u32 tgid;
+	int slot;
+
+	if (BPF_CORE_READ(p, signal, live.counter) != 0)
+		return 0;          /* other threads of the process live on */
+	slot = target_slot();
+	if (slot < 0)
+		return 0;
+	tgid = BPF_CORE_READ(p, tgid);
+	if (have_pid_targets)
+		bpf_map_delete_elem(&tgid_slots, &tgid);
+	e = event_reserve(sizeof(*e));
+	if (!e)
+		return 0;
+	event_fill_hdr(&e->hdr, EV_PROC_EXIT, slot);
+	e->child_pid = 0;
+	e->cgroup_id = 0;
+	bpf_ringbuf_submit(e, 0);
+	return 0;
+}
+
+SEC("tp_btf/cgroup_mkdir")
+int BPF_PROG(cgroup_mkdir, struct cgroup *cgrp, const char *path)
+{
+	struct cgroup *parent;
+	struct task_event *e;
+	__u64 id, pid_;
+	__u32 *slot;
+
+	if (!have_cgroup_targets || BPF_CORE_READ(cgrp, root, hierarchy_id) != 0)
+		return 0;          /* only the cgroup v2 hierarchy */
+	parent = (struct cgroup *)BPF_CORE_READ(cgrp, self.parent);
+	if (!parent)
+		return 0;
+	pid_ = BPF_CORE_READ(parent, kn, id);
+	slot = bpf_map_lookup_elem(&cgroup_slots, &pid_);
+	if (!slot)
+		return 0;
+	id = BPF_CORE_READ(cgrp, kn, id);
+	if (bpf_map_update_elem(&cgroup_slots, &id, slot, BPF_ANY)) {
+		counter_inc(CNT_CGROUP_MAP_FULL);
+		return 0;
+	}
+	e = event_reserve(sizeof(*e));
+	if (!e)
+		return 0;
+	event_fill_hdr(&e->hdr, EV_CGROUP_MKDIR, *slot);
+	e->child_pid = 0;
+	e->cgroup_id = id;
+	bpf_ringbuf_submit(e, 0);
+	return 0;
+}

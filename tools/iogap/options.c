@@ -1,0 +1,160 @@
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "options.h"
+
+void options_usage(FILE *out)
+{
+	fprintf(out,
+		"usage: iogap <command> [options] [-- CMD ARGS...]\n"
+		"\n"
+		"commands:\n"
+		"  trace    trace targets until -d, Ctrl-C or CMD exits, then print the summary\n"
+		"  top      a live table of the targets' I/O, refreshed every interval\n"
+		"\n"
+		"targets (at least one; repeatable):\n"
+		"  -p, --pid PID          a process: all its threads, and children it forks later\n"
+		"      --cgroup PATH      a cgroup v2 directory (absolute, or below the cgroup2 mount)\n"
+		"  -- CMD ARGS            run CMD in a fresh cgroup; iogap exits with its status\n"
+		"\n"
+		"options:\n"
+		"  -i, --interval TIME    refresh/snapshot interval (default 1s; 500ms, 2s, 1m)\n"
+		"  -d, --duration TIME    stop after TIME\n"
+		"  -j, --json             print JSON (the contract in DESIGN.md)\n"
+		"      --top-files N      files listed per target (default 10)\n"
+		"      --btf FILE         kernel BTF to use instead of /sys/kernel/btf/vmlinux\n"
+		"  -v, --verbose          libbpf and iogap debug output on stderr\n"
+		"  -h, --help             this help\n");
+}
+
+int options_parse_duration(const char *s, uint64_t *ns)
+{
+	char *end;
+	double v, mult = 1e9;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (end == s || errno || !isfinite(v) || v <= 0)
+		return -EINVAL;
+	if (!strcmp(end, "") || !strcmp(end, "s"))
+		mult = 1e9;
+	else if (!strcmp(end, "ms"))
+		mult = 1e6;
+	else if (!strcmp(end, "us"))
+		mult = 1e3;
+	else if (!strcmp(end, "m"))
+		mult = 60e9;
+	else if (!strcmp(end, "h"))
+		mult = 3600e9;
+	else
+		return -EINVAL;
+	if (v * mult > 1e18 || v * mult < 1)
+		return -EINVAL;
+	*ns = (uint64_t)(v * mult);
+	return 0;
+}
+
+#define usage_error(...) do { snprintf(err, errlen, __VA_ARGS__); return 2; } while (0)
+
+int options_parse(int argc, char **argv, struct iogap_opts *o, char *err, size_t errlen)
+{
+	enum { OPT_CGROUP = 256, OPT_BTF, OPT_TOP_FILES };
+	static const struct option longopts[] = {
+		{ "pid", required_argument, NULL, 'p' },
+		{ "cgroup", required_argument, NULL, OPT_CGROUP },
+		{ "interval", required_argument, NULL, 'i' },
+		{ "duration", required_argument, NULL, 'd' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "btf", required_argument, NULL, OPT_BTF },
+		{ "top-files", required_argument, NULL, OPT_TOP_FILES },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+	long v;
+	char *end;
+
+	memset(o, 0, sizeof(*o));
+	o->interval_ns = 1000000000ULL;
+	o->top_files = 10;
+	err[0] = 0;
+	if (argc < 2)
+		usage_error("no command given");
+	o->subcmd = argv[1];
+	if (!strcmp(o->subcmd, "-h") || !strcmp(o->subcmd, "--help") || !strcmp(o->subcmd, "help")) {
+		o->help = true;
+		return 0;
+	}
+	optind = 1;
+	opterr = 0;
+	/* "+": stop at the first non-option, so "-- CMD -x" keeps CMD's own options */
+	while ((c = getopt_long(argc - 1, argv + 1, "+:p:i:d:jvh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'p':
+			errno = 0;
+			v = strtol(optarg, &end, 10);
+			if (errno || *end || end == optarg || v <= 0 || v > INT_MAX)
+				usage_error("invalid PID '%s'", optarg);
+			if (o->npids + o->ncgroups >= OPTS_MAX_TARGETS)
+				usage_error("too many targets (at most %d)", OPTS_MAX_TARGETS);
+			o->pids[o->npids++] = (pid_t)v;
+			break;
+		case OPT_CGROUP:
+			if (!optarg[0])
+				usage_error("empty cgroup path");
+			if (o->npids + o->ncgroups >= OPTS_MAX_TARGETS)
+				usage_error("too many targets (at most %d)", OPTS_MAX_TARGETS);
+			o->cgroups[o->ncgroups++] = optarg;
+			break;
+		case 'i':
+			if (options_parse_duration(optarg, &o->interval_ns))
+				usage_error("invalid interval '%s' (e.g. 1s, 500ms)", optarg);
+			if (o->interval_ns < 10000000ULL)
+				usage_error("interval '%s' is below 10ms", optarg);
+			break;
+		case 'd':
+			if (options_parse_duration(optarg, &o->duration_ns))
+				usage_error("invalid duration '%s' (e.g. 10, 30s, 2m)", optarg);
+			break;
+		case 'j':
+			o->json = true;
+			break;
+		case 'v':
+			o->verbose = true;
+			break;
+		case 'h':
+			o->help = true;
+			return 0;
+		case OPT_BTF:
+			o->btf_path = optarg;
+			break;
+		case OPT_TOP_FILES:
+			errno = 0;
+			v = strtol(optarg, &end, 10);
+			if (errno || *end || v < 1 || v > 100000)
+				usage_error("invalid --top-files '%s'", optarg);
+			o->top_files = v;
+			break;
+		case ':':
+			usage_error("option '%s' needs an argument", argv[optind]);
+		default:
+			usage_error("unknown option '%s'", argv[optind]);
+		}
+	}
+	optind += 1;    /* getopt ran on argv + 1 */
+	if (optind < argc) {
+		if (strcmp(argv[optind - 1], "--"))
+			usage_error("unexpected argument '%s' (put a command after --)", argv[optind]);
+		o->cmd_argv = &argv[optind];
+	} else if (!strcmp(argv[optind - 1], "--") && optind - 1 > 1) {
+		usage_error("no command after --");
+	}
+	if (!o->npids && !o->ncgroups && !o->cmd_argv)
+		usage_error("nothing to trace (give -p PID, --cgroup PATH or -- CMD)");
+	return 0;
+}

@@ -1,0 +1,600 @@
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/syscall.h>
+#include <sys/vfs.h>
+#include <time.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "collect/cgroup.h"
+#include "collect/collector.h"
+#include "syscalls.skel.h"
+
+#define TRACEFS "/sys/kernel/tracing"
+#define TRACEFS_MAGIC 0x74726163
+
+static bool verbose;
+
+static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list args)
+{
+	if (level == LIBBPF_DEBUG && !verbose)
+		return 0;
+	if (level == LIBBPF_INFO && !verbose)
+		return 0;
+	return vfprintf(stderr, fmt, args);
+}
+
+uint64_t collector_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+/* x86_64 syscall numbers of the operations iogap times. */
+static void fill_op_table(volatile __u8 *op_of_nr)
+{
+	static const struct { int nr; __u8 op; } map[] = {
+		{ SYS_read, IOP_READ }, { SYS_write, IOP_WRITE },
+		{ SYS_pread64, IOP_PREAD }, { SYS_pwrite64, IOP_PWRITE },
+		{ SYS_readv, IOP_READV }, { SYS_writev, IOP_WRITEV },
+		{ SYS_preadv, IOP_PREADV }, { SYS_pwritev, IOP_PWRITEV },
+		{ SYS_preadv2, IOP_PREADV }, { SYS_pwritev2, IOP_PWRITEV },
+		{ SYS_fsync, IOP_FSYNC }, { SYS_fdatasync, IOP_FDATASYNC },
+		{ SYS_sync_file_range, IOP_SYNC_FILE_RANGE },
+		{ SYS_open, IOP_OPEN }, { SYS_creat, IOP_OPEN },
+		{ SYS_openat, IOP_OPENAT }, { SYS_openat2, IOP_OPENAT },
+		{ SYS_close, IOP_CLOSE },
+		{ SYS_stat, IOP_STAT }, { SYS_lstat, IOP_STAT }, { SYS_newfstatat, IOP_STAT },
+		{ SYS_statx, IOP_STAT }, { SYS_access, IOP_STAT }, { SYS_faccessat, IOP_STAT },
+		{ SYS_faccessat2, IOP_STAT }, { SYS_readlink, IOP_STAT }, { SYS_readlinkat, IOP_STAT },
+		{ SYS_fstat, IOP_FSTAT },
+		{ SYS_unlink, IOP_UNLINK }, { SYS_unlinkat, IOP_UNLINK }, { SYS_rmdir, IOP_UNLINK },
+		{ SYS_rename, IOP_RENAME }, { SYS_renameat, IOP_RENAME }, { SYS_renameat2, IOP_RENAME },
+		{ SYS_mkdir, IOP_MKDIR }, { SYS_mkdirat, IOP_MKDIR },
+		{ SYS_getdents, IOP_GETDENTS }, { SYS_getdents64, IOP_GETDENTS },
+		{ SYS_fcntl, IOP_FCNTL }, { SYS_flock, IOP_FLOCK },
+		{ SYS_ftruncate, IOP_FTRUNCATE }, { SYS_lseek, IOP_LSEEK },
+		{ SYS_sendfile, IOP_SENDFILE },
+		{ SYS_accept, IOP_ACCEPT }, { SYS_accept4, IOP_ACCEPT }, { SYS_connect, IOP_CONNECT },
+		{ SYS_sendto, IOP_SEND }, { SYS_sendmsg, IOP_SEND }, { SYS_sendmmsg, IOP_SEND },
+		{ SYS_recvfrom, IOP_RECV }, { SYS_recvmsg, IOP_RECV }, { SYS_recvmmsg, IOP_RECV },
+		{ SYS_shutdown, IOP_SHUTDOWN },
+		{ SYS_poll, IOP_POLL }, { SYS_ppoll, IOP_POLL }, { SYS_select, IOP_POLL },
+		{ SYS_pselect6, IOP_POLL },
+		{ SYS_epoll_wait, IOP_EPOLL_WAIT }, { SYS_epoll_pwait, IOP_EPOLL_WAIT },
+		{ SYS_epoll_pwait2, IOP_EPOLL_WAIT },
+	};
+
+	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+		if (map[i].nr >= 0 && map[i].nr < IOGAP_NR_SYSCALLS)
+			op_of_nr[map[i].nr] = map[i].op;
+}
+
+static int preflight(const struct collector_opts *o)
+{
+	const char *btf = o->btf_path ? o->btf_path : "/sys/kernel/btf/vmlinux";
+	struct statfs sfs;
+
+	if (geteuid() != 0) {
+		fprintf(stderr, "iogap: cannot trace: must run as root (loading BPF programs needs "
+			"CAP_BPF, CAP_PERFMON and CAP_SYS_ADMIN; try: sudo iogap ...)\n");
+		return 1;
+	}
+	if (access(btf, R_OK)) {
+		fprintf(stderr, "iogap: cannot load BPF programs: kernel BTF not found at %s: %s "
+			"(iogap needs a kernel built with CONFIG_DEBUG_INFO_BTF=y%s)\n", btf,
+			strerror(errno), o->btf_path ? ", or a valid --btf FILE" : "");
+		return 1;
+	}
+	if (statfs(TRACEFS, &sfs) || sfs.f_type != TRACEFS_MAGIC) {
+		if (mount("nodev", TRACEFS, "tracefs", 0, NULL)) {
+			fprintf(stderr, "iogap: cannot use tracepoints: tracefs is not mounted and "
+				"mounting it failed: %s (run: mount -t tracefs nodev %s)\n",
+				strerror(errno), TRACEFS);
+			return 1;
+		}
+		fprintf(stderr, "iogap: tracefs was not mounted; mounted it at %s\n", TRACEFS);
+	}
+	return 0;
+}
+
+static struct target *slot_target(struct collector *c, __u32 slot)
+{
+	return slot < c->model.ntargets ? &c->model.targets[slot] : NULL;
+}
+
+/* Files already open when tracing starts have no open event: take their paths from /proc. */
+static void scan_open_files(struct target *t, pid_t pid)
+{
+	char dir[64], p[PATH_MAX], link[PATH_MAX];
+	struct dirent *de;
+	struct stat st;
+	DIR *d;
+	ssize_t n;
+
+	snprintf(dir, sizeof(dir), "/proc/%d/fd", pid);
+	d = opendir(dir);
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(p, sizeof(p), "%s/%s", dir, de->d_name);
+		n = readlink(p, link, sizeof(link) - 1);
+		if (n <= 0 || link[0] != '/' || stat(p, &st) || !(S_ISREG(st.st_mode) || S_ISDIR(st.st_mode)))
+			continue;
+		link[n] = 0;
+		target_file_set_path(t, (major(st.st_dev) << 20) | minor(st.st_dev), st.st_ino, link);
+	}
+	closedir(d);
+}
+
+static void resolve_path(const struct file_open_event *e, char *out, size_t len)
+{
+	char p[64], buf[PATH_MAX];
+	ssize_t n;
+
+	if (e->path[0] == '/') {
+		snprintf(out, len, "%s", e->path);
+		return;
+	}
+	snprintf(p, sizeof(p), "/proc/%u/fd/%d", e->hdr.pid, e->fd);
+	n = readlink(p, buf, sizeof(buf) - 1);
+	if (n > 0 && buf[0] == '/') {
+		struct stat st;
+
+		buf[n] = 0;
+		if (!stat(p, &st) && st.st_ino == e->ino) {
+			snprintf(out, len, "%s", buf);
+			return;
+		}
+	}
+	snprintf(p, sizeof(p), "/proc/%u/cwd", e->hdr.pid);
+	n = readlink(p, buf, sizeof(buf) - 1);
+	if (n > 0) {
+		buf[n] = 0;
+		snprintf(out, len, "%.3800s/%s", strcmp(buf, "/") ? buf : "", e->path);
+		return;
+	}
+	snprintf(out, len, "%s", e->path);
+}
+
+static int handle_event(void *ctx, void *data, size_t size)
+{
+	struct collector *c = ctx;
+	const struct event_hdr *h = data;
+	struct target *t;
+
+	if (size < sizeof(*h) || !(t = slot_target(c, h->slot)))
+		return 0;
+	switch (h->type) {
+	case EV_FILE_OPEN: {
+		const struct file_open_event *e = data;
+		char path[PATH_MAX];
+
+		if (size < sizeof(*e))
+			return 0;
+		resolve_path(e, path, sizeof(path));
+		target_file_set_path(t, e->dev, e->ino, path);
+		break;
+	}
+	case EV_PROC_FORK: {
+		const struct task_event *e = data;
+
+		if (size >= sizeof(*e))
+			target_pid_add(t, e->child_pid);
+		break;
+	}
+	case EV_PROC_EXIT:
+		t->exits++;
+		break;
+	case EV_CGROUP_MKDIR:
+		if (verbose) {
+			const struct task_event *e = data;
+
+			fprintf(stderr, "iogap: new cgroup %llu under target %s\n",
+				(unsigned long long)e->cgroup_id, t->name);
+		}
+		break;
+	}
+	return 0;
+}
+
+struct cg_reg {
+	int fd;
+	__u32 slot;
+	int n;
+};
+
+static int register_cgroup(const char *path, uint64_t id, void *ctx)
+{
+	struct cg_reg *r = ctx;
+
+	if (bpf_map_update_elem(r->fd, &id, &r->slot, BPF_ANY))
+		return -errno;
+	r->n++;
+	return 0;
+}
+
+static int add_cgroup_target(struct collector *c, const char *path, enum target_kind kind,
+			     const char *name)
+{
+	char abs[PATH_MAX];
+	const char *rel;
+	struct target *t;
+	uint64_t id;
+	int err;
+
+	err = cgroup_resolve(c->cg_mount, path, abs, sizeof(abs));
+	if (!err)
+		err = cgroup_id(abs, &id);
+	if (err) {
+		fprintf(stderr, "iogap: cannot trace cgroup %s: %s (give a directory below %s)\n",
+			path, strerror(-err), c->cg_mount);
+		return 1;
+	}
+	if (!name)
+		name = strrchr(abs, '/') ? strrchr(abs, '/') + 1 : abs;
+	t = model_target_add(&c->model, name[0] ? name : "/", kind);
+	if (!t)
+		return 1;
+	free(t->cgroup);
+	rel = abs + strlen(c->cg_mount);
+	t->cgroup = strdup(rel[0] ? rel : "/");
+	t->cgroup_id = id;
+	snprintf(c->cg_paths[c->model.ntargets - 1], PATH_MAX, "%s", abs);
+	return 0;
+}
+
+static int add_pid_target(struct collector *c, pid_t pid)
+{
+	char p[64], comm[64] = "", name[96];
+	struct target *t;
+	FILE *f;
+
+	snprintf(p, sizeof(p), "/proc/%d/comm", pid);
+	f = fopen(p, "re");
+	if (pid <= 0 || !f || kill(pid, 0)) {
+		fprintf(stderr, "iogap: cannot trace pid %d: no such process\n", pid);
+		if (f)
+			fclose(f);
+		return 1;
+	}
+	if (fgets(comm, sizeof(comm), f))
+		comm[strcspn(comm, "\n")] = 0;
+	fclose(f);
+	snprintf(name, sizeof(name), "%s[%d]", comm, pid);
+	t = model_target_add(&c->model, name, TARGET_PID);
+	if (!t || target_pid_add(t, pid))
+		return 1;
+	c->cg_paths[c->model.ntargets - 1][0] = 0;
+	return 0;
+}
+
+static int register_targets(struct collector *c)
+{
+	int cg_fd = bpf_map__fd(c->skel->maps.cgroup_slots);
+	int pid_fd = bpf_map__fd(c->skel->maps.tgid_slots);
+
+	for (size_t i = 0; i < c->model.ntargets; i++) {
+		struct target *t = &c->model.targets[i];
+		__u32 slot = i;
+
+		if (c->cg_paths[i][0]) {
+			struct cg_reg r = { .fd = cg_fd, .slot = slot };
+			int err = cgroup_walk(c->cg_paths[i], register_cgroup, &r);
+
+			if (err) {
+				fprintf(stderr, "iogap: cannot register cgroup %s: %s\n",
+					c->cg_paths[i], strerror(-err));
+				return 1;
+			}
+			continue;
+		}
+		for (size_t j = 0; j < t->npids; j++) {
+			__u32 pid = t->pids[j];
+
+			if (bpf_map_update_elem(pid_fd, &pid, &slot, BPF_ANY)) {
+				fprintf(stderr, "iogap: cannot register pid %u: %s\n", pid, strerror(errno));
+				return 1;
+			}
+		}
+	}
+	return 0;
+}
+
+static void scan_target_files(struct collector *c)
+{
+	pid_t pids[4096];
+
+	for (size_t i = 0; i < c->model.ntargets; i++) {
+		struct target *t = &c->model.targets[i];
+
+		if (c->cg_paths[i][0]) {
+			int n = cgroup_procs(c->cg_paths[i], pids, 4096);
+
+			for (int j = 0; j < n; j++) {
+				target_pid_add(t, pids[j]);
+				scan_open_files(t, pids[j]);
+			}
+		} else {
+			for (size_t j = 0; j < t->npids; j++)
+				scan_open_files(t, t->pids[j]);
+		}
+	}
+}
+
+int collector_open(struct collector *c, const struct collector_opts *o)
+{
+	int ntargets = o->npids + o->ncgroups + (o->cmd_argv ? 1 : 0), err, rc = 1;
+	bool have_cg = o->ncgroups > 0 || o->cmd_argv;
+
+	memset(c, 0, sizeof(*c));
+	verbose = o->verbose;
+	libbpf_set_print(libbpf_print);
+	c->cmd.pid = -1;
+	c->cmd.go_fd = c->cmd.err_fd = -1;
+	if (ntargets == 0) {
+		fprintf(stderr, "iogap: nothing to trace (give -p PID, --cgroup PATH or -- CMD)\n");
+		return 2;
+	}
+	if (ntargets > IOGAP_MAX_SLOTS) {
+		fprintf(stderr, "iogap: too many targets (%d, at most %d)\n", ntargets, IOGAP_MAX_SLOTS);
+		return 2;
+	}
+	if (o->cmd_argv && (rc = command_check(o->cmd_argv[0])))
+		return rc;
+	rc = preflight(o);
+	if (rc)
+		return rc;
+	rc = 1;
+	c->ncpus = libbpf_num_possible_cpus();
+	c->cg_paths = calloc(ntargets, PATH_MAX);
+	c->buf = calloc(c->ncpus, sizeof(struct io_stats));
+	if (c->ncpus <= 0 || !c->cg_paths || !c->buf)
+		goto fail;
+	if (have_cg) {
+		err = cgroup_mount(c->cg_mount, sizeof(c->cg_mount));
+		if (err) {
+			fprintf(stderr, "iogap: cannot find the cgroup v2 mount in /proc/self/mountinfo: %s "
+				"(--cgroup and -- CMD need cgroup v2; use -p PID instead)\n", strerror(-err));
+			goto fail;
+		}
+		cgroup_reap_stale(c->cg_mount);
+	}
+	for (int i = 0; i < o->npids; i++)
+		if (add_pid_target(c, o->pids[i]))
+			goto fail;
+	for (int i = 0; i < o->ncgroups; i++)
+		if (add_cgroup_target(c, o->cgroups[i], TARGET_CGROUP, NULL))
+			goto fail;
+	if (o->cmd_argv) {
+		err = command_start(&c->cmd, c->cg_mount, o->cmd_argv);
+		if (err) {
+			fprintf(stderr, "iogap: cannot start %s in a new cgroup below %s: %s\n",
+				o->cmd_argv[0], c->cg_mount, strerror(-err));
+			goto fail;
+		}
+		c->has_cmd = true;
+		if (add_cgroup_target(c, c->cmd.cgroup, TARGET_COMMAND, o->cmd_argv[0]))
+			goto fail;
+		target_pid_add(&c->model.targets[c->model.ntargets - 1], c->cmd.pid);
+	}
+
+	c->skel = syscalls_bpf__open_opts(&(struct bpf_object_open_opts){
+		.sz = sizeof(struct bpf_object_open_opts), .btf_custom_path = o->btf_path });
+	if (!c->skel) {
+		fprintf(stderr, "iogap: cannot open BPF object: %s\n", strerror(errno));
+		goto fail;
+	}
+	fill_op_table(c->skel->rodata->op_of_nr);
+	c->skel->rodata->have_cgroup_targets = have_cg;
+	c->skel->rodata->have_pid_targets = o->npids > 0;
+	err = syscalls_bpf__load(c->skel);
+	if (err) {
+		fprintf(stderr, "iogap: cannot load BPF programs: %s (run with -v for the verifier log)\n",
+			strerror(-err));
+		goto fail;
+	}
+	if (register_targets(c))
+		goto fail;
+	scan_target_files(c);
+	err = syscalls_bpf__attach(c->skel);
+	if (err) {
+		fprintf(stderr, "iogap: cannot attach BPF programs: %s\n", strerror(-err));
+		goto fail;
+	}
+	c->rb = ring_buffer__new(bpf_map__fd(c->skel->maps.events), handle_event, c, NULL);
+	if (!c->rb) {
+		fprintf(stderr, "iogap: cannot open the ring buffer: %s\n", strerror(errno));
+		goto fail;
+	}
+	c->model.start_ns = collector_now_ns();
+	if (c->has_cmd) {
+		err = command_release(&c->cmd);
+		if (err) {
+			fprintf(stderr, "iogap: cannot run %s: %s\n", o->cmd_argv[0], strerror(-err));
+			rc = err == -ENOENT ? 127 : 126;
+			goto fail;
+		}
+	}
+	return 0;
+fail:
+	collector_close(c);
+	return rc;
+}
+
+int collector_poll(struct collector *c, int timeout_ms)
+{
+	int n = ring_buffer__poll(c->rb, timeout_ms);
+
+	return n == -EINTR ? 0 : n;
+}
+
+/* Adds up a per-CPU value made of __u64 words (the word at max_idx is a maximum instead). */
+static void sum_percpu(const void *vals, int ncpus, size_t size, __u64 *out, size_t nwords,
+		       size_t max_idx)
+{
+	size_t stride = (size + 7) & ~7UL;
+
+	memset(out, 0, nwords * sizeof(__u64));
+	for (int cpu = 0; cpu < ncpus; cpu++) {
+		const __u64 *v = (const __u64 *)((const char *)vals + cpu * stride);
+
+		for (size_t w = 0; w < nwords; w++)
+			out[w] = (max_idx != SIZE_MAX && w == max_idx) ? (v[w] > out[w] ? v[w] : out[w])
+								       : out[w] + v[w];
+	}
+}
+
+static void snapshot_ops(struct collector *c)
+{
+	int fd = bpf_map__fd(c->skel->maps.io_stats);
+	struct io_key key, next, *prev = NULL;
+	struct io_stats sum;
+
+	while (!bpf_map_get_next_key(fd, prev, &next)) {
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(fd, &key, c->buf))
+			continue;
+		sum_percpu(c->buf, c->ncpus, sizeof(struct io_stats), (__u64 *)&sum,
+			   sizeof(sum) / 8, offsetof(struct io_stats, max_ns) / 8);
+		struct target *t = slot_target(c, key.slot);
+		struct op_stats *o = t ? target_op(t, key.op, key.fd_kind) : NULL;
+
+		if (!o)
+			continue;
+		o->count = sum.count;
+		o->errors = sum.errors;
+		o->bytes = sum.bytes;
+		o->sum_ns = sum.sum_ns;
+		o->max_ns = sum.max_ns;
+		memcpy(o->hist.b, sum.hist, sizeof(o->hist.b));
+	}
+}
+
+static void snapshot_files(struct collector *c)
+{
+	int fd = bpf_map__fd(c->skel->maps.file_stats);
+	struct file_key key, next, *prev = NULL;
+	struct file_stats sum;
+
+	while (!bpf_map_get_next_key(fd, prev, &next)) {
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(fd, &key, c->buf))
+			continue;
+		sum_percpu(c->buf, c->ncpus, sizeof(sum), (__u64 *)&sum, sizeof(sum) / 8, SIZE_MAX);
+		struct target *t = slot_target(c, key.slot);
+		struct file_stat *f = t ? target_file(t, key.dev, key.ino) : NULL;
+
+		if (!f)
+			continue;
+		f->count = sum.count;
+		f->total_ns = sum.total_ns;
+		f->bytes = sum.bytes;
+	}
+}
+
+static void snapshot_syscalls(struct collector *c)
+{
+	int fd = bpf_map__fd(c->skel->maps.sys_counts);
+	struct sys_count sum;
+
+	for (size_t s = 0; s < c->model.ntargets; s++) {
+		struct target *t = &c->model.targets[s];
+
+		t->syscalls = 0;
+		for (__u32 nr = 0; nr < IOGAP_NR_SYSCALLS; nr++) {
+			__u32 idx = s * IOGAP_NR_SYSCALLS + nr;
+
+			if (bpf_map_lookup_elem(fd, &idx, c->buf))
+				continue;
+			sum_percpu(c->buf, c->ncpus, sizeof(sum), (__u64 *)&sum, 2, SIZE_MAX);
+			t->sys_count[nr] = sum.count;
+			t->sys_errors[nr] = sum.errors;
+			t->syscalls += sum.count;
+		}
+	}
+}
+
+static void snapshot_counters(struct collector *c)
+{
+	int fd = bpf_map__fd(c->skel->maps.counters);
+	__u64 v;
+
+	for (__u32 i = 0; i < CNT_MAX; i++)
+		if (!bpf_map_lookup_elem(fd, &i, c->buf)) {
+			sum_percpu(c->buf, c->ncpus, sizeof(v), &v, 1, SIZE_MAX);
+			c->model.counters[i] = v;
+		}
+}
+
+static void snapshot_pids(struct collector *c)
+{
+	pid_t pids[4096];
+
+	for (size_t i = 0; i < c->model.ntargets; i++) {
+		if (!c->cg_paths[i][0])
+			continue;
+		int n = cgroup_procs(c->cg_paths[i], pids, 4096);
+
+		for (int j = 0; j < n; j++)
+			target_pid_add(&c->model.targets[i], pids[j]);
+	}
+}
+
+int collector_snapshot(struct collector *c)
+{
+	collector_poll(c, 0);
+	snapshot_ops(c);
+	snapshot_files(c);
+	snapshot_syscalls(c);
+	snapshot_counters(c);
+	snapshot_pids(c);
+	c->model.duration_ns = collector_now_ns() - c->model.start_ns;
+	return 0;
+}
+
+bool collector_alive(struct collector *c)
+{
+	if (c->has_cmd)
+		return !command_poll(&c->cmd);
+	for (size_t i = 0; i < c->model.ntargets; i++) {
+		struct target *t = &c->model.targets[i];
+
+		if (c->cg_paths[i][0])
+			return true;   /* a cgroup may gain processes at any time */
+		for (size_t j = 0; j < t->npids; j++)
+			if (!kill(t->pids[j], 0) || errno != ESRCH)
+				return true;
+	}
+	return false;
+}
+
+void collector_close(struct collector *c)
+{
+	ring_buffer__free(c->rb);
+	c->rb = NULL;
+	syscalls_bpf__destroy(c->skel);
+	c->skel = NULL;
+	if (c->has_cmd || c->cmd.cgroup[0])
+		command_cleanup(&c->cmd, false);
+	free(c->cg_paths);
+	c->cg_paths = NULL;
+	free(c->buf);
+	c->buf = NULL;
+}

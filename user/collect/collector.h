@@ -1,0 +1,47 @@
+/*
+ * The collector: preflight, load and attach the BPF modules, register targets, drain the ring
+ * buffer and read the maps into the model.
+ */
+#ifndef IOGAP_COLLECT_COLLECTOR_H
+#define IOGAP_COLLECT_COLLECTOR_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <sys/types.h>
+#include "collect/command.h"
+#include "model/model.h"
+
+struct collector_opts {
+	const pid_t *pids;
+	int npids;
+	char *const *cgroups;
+	int ncgroups;
+	char **cmd_argv;          /* NULL: no command */
+	const char *btf_path;     /* NULL: the running kernel's */
+	bool verbose;
+};
+
+struct collector {
+	struct syscalls_bpf *skel;
+	struct ring_buffer *rb;
+	struct model model;       /* cumulative since attach */
+	int ncpus;
+	char cg_mount[PATH_MAX];
+	char (*cg_paths)[PATH_MAX];   /* absolute cgroup path per target, "" for pid targets */
+	bool has_cmd;
+	struct command cmd;
+	void *buf;                /* per-CPU value buffer */
+};
+
+/* Exit codes: 0 ok, 1 runtime failure, 127/126 command not found / not executable. */
+int collector_open(struct collector *c, const struct collector_opts *o);
+/* Waits up to timeout_ms for ring-buffer events and handles them. */
+int collector_poll(struct collector *c, int timeout_ms);
+/* Reads the BPF maps into c->model (cumulative figures, durations). */
+int collector_snapshot(struct collector *c);
+/* False once every process of every target is gone (pid targets, the command). */
+bool collector_alive(struct collector *c);
+void collector_close(struct collector *c);
+uint64_t collector_now_ns(void);
+
+#endif

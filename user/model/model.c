@@ -1,0 +1,320 @@
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include "model/model.h"
+
+#define IOGAP_OP_NAME(e, name, flags) [e] = name,
+static const char *const op_names[IOP_MAX] = { IOGAP_OPS(IOGAP_OP_NAME) };
+#define IOGAP_OP_FLAGS(e, name, flags) [e] = (flags),
+static const unsigned char op_flags[IOP_MAX] = { IOGAP_OPS(IOGAP_OP_FLAGS) };
+
+static const char *const fd_kind_names[FDK_KIND_MAX] = {
+	[FDK_NONE] = "none", [FDK_FILE] = "file", [FDK_TCP] = "tcp", [FDK_UDP] = "udp",
+	[FDK_UNIX] = "unix", [FDK_PIPE] = "pipe", [FDK_OTHER] = "other",
+};
+
+static const char *const syscall_names[IOGAP_NR_SYSCALLS] = {
+#include "syscall_names.h"
+};
+
+const char *model_op_name(unsigned op)
+{
+	return op < IOP_MAX ? op_names[op] : "?";
+}
+
+bool model_op_is_net(unsigned op)
+{
+	return op < IOP_MAX && (op_flags[op] & OPF_NET);
+}
+
+const char *model_fd_kind_name(unsigned kind)
+{
+	return kind < FDK_KIND_MAX ? fd_kind_names[kind] : "?";
+}
+
+const char *model_target_kind_name(enum target_kind kind)
+{
+	switch (kind) {
+	case TARGET_PID: return "pid";
+	case TARGET_CGROUP: return "cgroup";
+	case TARGET_CONTAINER: return "container";
+	case TARGET_COMMAND: return "command";
+	}
+	return "?";
+}
+
+const char *model_syscall_name(unsigned nr)
+{
+	return nr < IOGAP_NR_SYSCALLS && syscall_names[nr] ? syscall_names[nr] : NULL;
+}
+
+static int grow(void **arr, size_t *cap, size_t n, size_t size)
+{
+	size_t ncap;
+	void *p;
+
+	if (n < *cap)
+		return 0;
+	ncap = *cap ? *cap * 2 : 8;
+	p = realloc(*arr, ncap * size);
+	if (!p)
+		return -ENOMEM;
+	memset((char *)p + *cap * size, 0, (ncap - *cap) * size);
+	*arr = p;
+	*cap = ncap;
+	return 0;
+}
+
+struct target *model_target_add(struct model *m, const char *name, enum target_kind kind)
+{
+	struct target *t, *arr = realloc(m->targets, (m->ntargets + 1) * sizeof(*t));
+
+	if (!arr)
+		return NULL;
+	m->targets = arr;
+	t = &arr[m->ntargets];
+	memset(t, 0, sizeof(*t));
+	t->name = strdup(name);
+	t->cgroup = strdup("");
+	if (!t->name || !t->cgroup) {
+		free(t->name);
+		free(t->cgroup);
+		return NULL;
+	}
+	t->kind = kind;
+	m->ntargets++;
+	return t;
+}
+
+int target_pid_add(struct target *t, pid_t pid)
+{
+	for (size_t i = 0; i < t->npids; i++)
+		if (t->pids[i] == pid)
+			return 0;
+	if (grow((void **)&t->pids, &t->cap_pids, t->npids, sizeof(pid_t)))
+		return -ENOMEM;
+	t->pids[t->npids++] = pid;
+	return 0;
+}
+
+struct op_stats *target_op(struct target *t, unsigned op, unsigned fd_kind)
+{
+	struct op_stats *o;
+
+	for (size_t i = 0; i < t->nops; i++)
+		if (t->ops[i].op == op && t->ops[i].fd_kind == fd_kind)
+			return &t->ops[i];
+	if (grow((void **)&t->ops, &t->cap_ops, t->nops, sizeof(*o)))
+		return NULL;
+	o = &t->ops[t->nops++];
+	o->op = op;
+	o->fd_kind = fd_kind;
+	return o;
+}
+
+struct file_stat *target_file(struct target *t, uint32_t dev, uint64_t ino)
+{
+	struct file_stat *f;
+
+	for (size_t i = 0; i < t->nfiles; i++)
+		if (t->files[i].ino == ino && t->files[i].dev == dev)
+			return &t->files[i];
+	if (grow((void **)&t->files, &t->cap_files, t->nfiles, sizeof(*f)))
+		return NULL;
+	f = &t->files[t->nfiles++];
+	f->dev = dev;
+	f->ino = ino;
+	return f;
+}
+
+int target_file_set_path(struct target *t, uint32_t dev, uint64_t ino, const char *path)
+{
+	struct file_stat *f = target_file(t, dev, ino);
+	char *p;
+
+	if (!f)
+		return -ENOMEM;
+	if (f->path && !strcmp(f->path, path))
+		return 0;
+	p = strdup(path);
+	if (!p)
+		return -ENOMEM;
+	free(f->path);
+	f->path = p;
+	return 0;
+}
+
+uint64_t model_drops(const struct model *m)
+{
+	uint64_t n = 0;
+
+	for (int i = 0; i < CNT_MAX; i++)
+		n += m->counters[i];
+	return n;
+}
+
+static int cmp_files(const void *a, const void *b)
+{
+	const struct file_stat *x = a, *y = b;
+
+	if (x->total_ns != y->total_ns)
+		return x->total_ns < y->total_ns ? 1 : -1;
+	return x->count < y->count ? 1 : x->count > y->count ? -1 : 0;
+}
+
+void target_sort_files(struct target *t)
+{
+	qsort(t->files, t->nfiles, sizeof(*t->files), cmp_files);
+}
+
+static int cmp_ops(const void *a, const void *b)
+{
+	const struct op_stats *x = a, *y = b;
+
+	if (x->op != y->op)
+		return x->op < y->op ? -1 : 1;
+	return x->fd_kind < y->fd_kind ? -1 : x->fd_kind > y->fd_kind;
+}
+
+void target_sort_ops(struct target *t)
+{
+	qsort(t->ops, t->nops, sizeof(*t->ops), cmp_ops);
+}
+
+static char *strdup_or_null(const char *s)
+{
+	return s ? strdup(s) : NULL;
+}
+
+int model_copy(struct model *dst, const struct model *src)
+{
+	memset(dst, 0, sizeof(*dst));
+	dst->start_ns = src->start_ns;
+	dst->duration_ns = src->duration_ns;
+	memcpy(dst->counters, src->counters, sizeof(dst->counters));
+	for (size_t i = 0; i < src->ntargets; i++) {
+		const struct target *s = &src->targets[i];
+		struct target *t = model_target_add(dst, s->name, s->kind);
+
+		if (!t)
+			goto fail;
+		free(t->cgroup);
+		t->cgroup = strdup(s->cgroup);
+		t->cgroup_id = s->cgroup_id;
+		t->syscalls = s->syscalls;
+		t->exits = s->exits;
+		memcpy(t->sys_count, s->sys_count, sizeof(t->sys_count));
+		memcpy(t->sys_errors, s->sys_errors, sizeof(t->sys_errors));
+		for (size_t j = 0; j < s->npids; j++)
+			if (target_pid_add(t, s->pids[j]))
+				goto fail;
+		for (size_t j = 0; j < s->nops; j++) {
+			struct op_stats *o = target_op(t, s->ops[j].op, s->ops[j].fd_kind);
+
+			if (!o)
+				goto fail;
+			*o = s->ops[j];
+		}
+		for (size_t j = 0; j < s->nfiles; j++) {
+			struct file_stat *f = target_file(t, s->files[j].dev, s->files[j].ino);
+
+			if (!f)
+				goto fail;
+			*f = s->files[j];
+			f->path = strdup_or_null(s->files[j].path);
+		}
+	}
+	return 0;
+fail:
+	model_free(dst);
+	return -ENOMEM;
+}
+
+static uint64_t sub0(uint64_t a, uint64_t b)
+{
+	return a > b ? a - b : 0;
+}
+
+int model_delta(struct model *dst, const struct model *cur, const struct model *prev)
+{
+	int err = model_copy(dst, cur);
+
+	if (err || !prev)
+		return err;
+	dst->duration_ns = sub0(cur->duration_ns, prev->duration_ns);
+	for (int i = 0; i < CNT_MAX; i++)
+		dst->counters[i] = sub0(cur->counters[i], prev->counters[i]);
+	for (size_t i = 0; i < dst->ntargets && i < prev->ntargets; i++) {
+		struct target *t = &dst->targets[i];
+		const struct target *p = &prev->targets[i];
+
+		t->syscalls = sub0(t->syscalls, p->syscalls);
+		t->exits = sub0(t->exits, p->exits);
+		for (int n = 0; n < IOGAP_NR_SYSCALLS; n++) {
+			t->sys_count[n] = sub0(t->sys_count[n], p->sys_count[n]);
+			t->sys_errors[n] = sub0(t->sys_errors[n], p->sys_errors[n]);
+		}
+		for (size_t j = 0; j < p->nops; j++) {
+			const struct op_stats *po = &p->ops[j];
+			struct op_stats *o = target_op(t, po->op, po->fd_kind);
+
+			if (!o)
+				return -ENOMEM;
+			o->count = sub0(o->count, po->count);
+			o->errors = sub0(o->errors, po->errors);
+			o->bytes = sub0(o->bytes, po->bytes);
+			o->sum_ns = sub0(o->sum_ns, po->sum_ns);
+			hist_sub(&o->hist, &po->hist);
+			/* the kernel keeps a cumulative max; the interval's comes from its buckets */
+			if (o->max_ns != po->max_ns || !o->count)
+				continue;
+			o->max_ns = hist_max_estimate(&o->hist);
+		}
+		for (size_t j = 0; j < p->nfiles; j++) {
+			const struct file_stat *pf = &p->files[j];
+			struct file_stat *f = target_file(t, pf->dev, pf->ino);
+
+			if (!f)
+				return -ENOMEM;
+			f->count = sub0(f->count, pf->count);
+			f->total_ns = sub0(f->total_ns, pf->total_ns);
+			f->bytes = sub0(f->bytes, pf->bytes);
+		}
+	}
+	return 0;
+}
+
+void model_clear_figures(struct model *m)
+{
+	for (size_t i = 0; i < m->ntargets; i++) {
+		struct target *t = &m->targets[i];
+
+		t->syscalls = 0;
+		memset(t->sys_count, 0, sizeof(t->sys_count));
+		memset(t->sys_errors, 0, sizeof(t->sys_errors));
+		t->nops = 0;
+		for (size_t j = 0; j < t->nfiles; j++) {
+			t->files[j].count = 0;
+			t->files[j].total_ns = 0;
+			t->files[j].bytes = 0;
+		}
+	}
+	memset(m->counters, 0, sizeof(m->counters));
+}
+
+void model_free(struct model *m)
+{
+	for (size_t i = 0; i < m->ntargets; i++) {
+		struct target *t = &m->targets[i];
+
+		free(t->name);
+		free(t->cgroup);
+		free(t->pids);
+		free(t->ops);
+		for (size_t j = 0; j < t->nfiles; j++)
+			free(t->files[j].path);
+		free(t->files);
+	}
+	free(m->targets);
+	memset(m, 0, sizeof(*m));
+}

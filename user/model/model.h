@@ -1,0 +1,84 @@
+/*
+ * The model: what was measured, per target. collect/ fills it (live or from a snapshot of the
+ * BPF maps), report/ and explain/ read it. Counters are cumulative since attach; an interval
+ * view is model_delta() of two snapshots.
+ */
+#ifndef IOGAP_MODEL_H
+#define IOGAP_MODEL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include "model/hist.h"
+#include "syscalls.h"
+
+#define IOGAP_VERSION "0.1.0"
+#define IOGAP_FORMAT 1
+
+enum target_kind { TARGET_PID, TARGET_CGROUP, TARGET_CONTAINER, TARGET_COMMAND };
+
+struct op_stats {
+	uint16_t op;
+	uint8_t fd_kind;
+	uint64_t count, errors, bytes, sum_ns, max_ns;
+	struct hist hist;
+};
+
+struct file_stat {
+	char *path;               /* as the target opened it; NULL until seen */
+	uint64_t ino;
+	uint32_t dev;             /* kernel encoding */
+	uint64_t count, total_ns, bytes;
+};
+
+struct target {
+	char *name;
+	enum target_kind kind;
+	char *cgroup;             /* path below the cgroup2 mount, "" if none */
+	uint64_t cgroup_id;
+	pid_t *pids;
+	size_t npids, cap_pids;
+	uint64_t syscalls;        /* all syscalls entered */
+	uint64_t sys_count[IOGAP_NR_SYSCALLS];
+	uint64_t sys_errors[IOGAP_NR_SYSCALLS];
+	struct op_stats *ops;
+	size_t nops, cap_ops;
+	struct file_stat *files;
+	size_t nfiles, cap_files;
+	uint64_t exits;           /* target processes that exited */
+};
+
+struct model {
+	uint64_t start_ns;        /* CLOCK_MONOTONIC at attach */
+	uint64_t duration_ns;
+	uint64_t counters[CNT_MAX];
+	struct target *targets;
+	size_t ntargets;
+};
+
+const char *model_op_name(unsigned op);
+const char *model_fd_kind_name(unsigned kind);
+const char *model_target_kind_name(enum target_kind kind);
+const char *model_syscall_name(unsigned nr);
+bool model_op_is_net(unsigned op);
+
+struct target *model_target_add(struct model *m, const char *name, enum target_kind kind);
+int target_pid_add(struct target *t, pid_t pid);
+struct op_stats *target_op(struct target *t, unsigned op, unsigned fd_kind);
+struct file_stat *target_file(struct target *t, uint32_t dev, uint64_t ino);
+int target_file_set_path(struct target *t, uint32_t dev, uint64_t ino, const char *path);
+uint64_t model_drops(const struct model *m);
+/* Sorts files by total time, largest first. */
+void target_sort_files(struct target *t);
+void target_sort_ops(struct target *t);
+
+/* Copies the structure of src into dst (deep), for later deltas. */
+int model_copy(struct model *dst, const struct model *src);
+/* dst = cur - prev, target by target (same order), op by op, file by file. */
+int model_delta(struct model *dst, const struct model *cur, const struct model *prev);
+/* Zeroes the measured figures of every target, keeping names, paths and pids. */
+void model_clear_figures(struct model *m);
+void model_free(struct model *m);
+
+#endif

@@ -1,0 +1,110 @@
+#include <cjson/cJSON.h>
+#include "report/report.h"
+
+static cJSON *lat_json(const struct hist *h, uint64_t count, uint64_t sum, uint64_t max)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	cJSON_AddNumberToObject(o, "mean", count ? (double)(sum / count) : 0);
+	cJSON_AddNumberToObject(o, "p50", (double)hist_percentile(h, 0.50, max));
+	cJSON_AddNumberToObject(o, "p95", (double)hist_percentile(h, 0.95, max));
+	cJSON_AddNumberToObject(o, "p99", (double)hist_percentile(h, 0.99, max));
+	cJSON_AddNumberToObject(o, "max", (double)max);
+	return o;
+}
+
+static cJSON *target_json(struct target *t)
+{
+	cJSON *o = cJSON_CreateObject(), *arr, *counts, *errs;
+
+	cJSON_AddStringToObject(o, "name", t->name);
+	cJSON_AddStringToObject(o, "kind", model_target_kind_name(t->kind));
+	cJSON_AddStringToObject(o, "cgroup", t->cgroup);
+	arr = cJSON_AddArrayToObject(o, "pids");
+	for (size_t i = 0; i < t->npids; i++)
+		cJSON_AddItemToArray(arr, cJSON_CreateNumber(t->pids[i]));
+	cJSON_AddNumberToObject(o, "syscalls", (double)t->syscalls);
+	cJSON_AddNumberToObject(o, "exits", (double)t->exits);
+
+	target_sort_ops(t);
+	arr = cJSON_AddArrayToObject(o, "file");
+	for (size_t i = 0; i < t->nops; i++) {
+		struct op_stats *s = &t->ops[i];
+		cJSON *e;
+
+		if (!s->count)
+			continue;
+		e = cJSON_CreateObject();
+		cJSON_AddStringToObject(e, "op", model_op_name(s->op));
+		cJSON_AddStringToObject(e, "fd_kind", model_fd_kind_name(s->fd_kind));
+		cJSON_AddStringToObject(e, "class", s->fd_kind == FDK_FILE ? "file" :
+					model_op_is_net(s->op) || s->fd_kind == FDK_TCP ||
+					s->fd_kind == FDK_UDP || s->fd_kind == FDK_UNIX ? "net" : "other");
+		cJSON_AddNumberToObject(e, "count", (double)s->count);
+		cJSON_AddNumberToObject(e, "errors", (double)s->errors);
+		cJSON_AddNumberToObject(e, "bytes", (double)s->bytes);
+		cJSON_AddNumberToObject(e, "total_ns", (double)s->sum_ns);
+		cJSON_AddItemToObject(e, "lat", lat_json(&s->hist, s->count, s->sum_ns, s->max_ns));
+		cJSON_AddItemToArray(arr, e);
+	}
+
+	target_sort_files(t);
+	arr = cJSON_AddArrayToObject(o, "files");
+	for (size_t i = 0; i < t->nfiles; i++) {
+		struct file_stat *f = &t->files[i];
+		cJSON *e;
+
+		if (!f->count)
+			continue;
+		e = cJSON_CreateObject();
+		cJSON_AddStringToObject(e, "path", f->path ? f->path : "");
+		cJSON_AddNumberToObject(e, "count", (double)f->count);
+		cJSON_AddNumberToObject(e, "total_ns", (double)f->total_ns);
+		cJSON_AddNumberToObject(e, "bytes", (double)f->bytes);
+		cJSON_AddItemToArray(arr, e);
+	}
+
+	counts = cJSON_AddObjectToObject(o, "syscall_counts");
+	errs = cJSON_AddObjectToObject(o, "syscall_errors");
+	for (unsigned nr = 0; nr < IOGAP_NR_SYSCALLS; nr++) {
+		const char *name = model_syscall_name(nr);
+		char buf[32];
+
+		if (!t->sys_count[nr] && !t->sys_errors[nr])
+			continue;
+		if (!name) {
+			snprintf(buf, sizeof(buf), "syscall_%u", nr);
+			name = buf;
+		}
+		if (t->sys_count[nr])
+			cJSON_AddNumberToObject(counts, name, (double)t->sys_count[nr]);
+		if (t->sys_errors[nr])
+			cJSON_AddNumberToObject(errs, name, (double)t->sys_errors[nr]);
+	}
+	return o;
+}
+
+char *report_json(struct model *m)
+{
+	cJSON *root = cJSON_CreateObject(), *lost, *arr;
+	char *s;
+
+	if (!root)
+		return NULL;
+	cJSON_AddStringToObject(root, "iogap", IOGAP_VERSION);
+	cJSON_AddNumberToObject(root, "format", IOGAP_FORMAT);
+	cJSON_AddNumberToObject(root, "duration_ns", (double)m->duration_ns);
+	cJSON_AddNumberToObject(root, "drops", (double)m->counters[CNT_RB_DROPS]);
+	lost = cJSON_AddObjectToObject(root, "lost");
+	cJSON_AddNumberToObject(lost, "ringbuf", (double)m->counters[CNT_RB_DROPS]);
+	cJSON_AddNumberToObject(lost, "io_map_full", (double)m->counters[CNT_IO_MAP_FULL]);
+	cJSON_AddNumberToObject(lost, "file_map_full", (double)m->counters[CNT_FILE_MAP_FULL]);
+	cJSON_AddNumberToObject(lost, "pid_map_full", (double)m->counters[CNT_TGID_MAP_FULL]);
+	cJSON_AddNumberToObject(lost, "cgroup_map_full", (double)m->counters[CNT_CGROUP_MAP_FULL]);
+	arr = cJSON_AddArrayToObject(root, "targets");
+	for (size_t i = 0; i < m->ntargets; i++)
+		cJSON_AddItemToArray(arr, target_json(&m->targets[i]));
+	s = cJSON_Print(root);
+	cJSON_Delete(root);
+	return s;
+}

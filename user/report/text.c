@@ -1,0 +1,100 @@
+#include <inttypes.h>
+#include <string.h>
+#include "report/report.h"
+
+void report_fmt_ns(char *buf, size_t len, uint64_t ns)
+{
+	if (ns < 1000)
+		snprintf(buf, len, "%" PRIu64 "ns", ns);
+	else if (ns < 1000000)
+		snprintf(buf, len, "%.1fus", ns / 1e3);
+	else if (ns < 1000000000)
+		snprintf(buf, len, "%.1fms", ns / 1e6);
+	else
+		snprintf(buf, len, "%.2fs", ns / 1e9);
+}
+
+void report_fmt_bytes(char *buf, size_t len, uint64_t b)
+{
+	if (b < 1024)
+		snprintf(buf, len, "%" PRIu64 "B", b);
+	else if (b < 1024 * 1024)
+		snprintf(buf, len, "%.1fKiB", b / 1024.0);
+	else if (b < 1024ULL * 1024 * 1024)
+		snprintf(buf, len, "%.1fMiB", b / 1048576.0);
+	else
+		snprintf(buf, len, "%.2fGiB", b / 1073741824.0);
+}
+
+static void print_op(FILE *out, const struct op_stats *o, double secs)
+{
+	char avg[16], p50[16], p95[16], p99[16], max[16], bytes[16];
+	uint64_t mean = o->count ? o->sum_ns / o->count : 0;
+
+	report_fmt_ns(avg, sizeof(avg), mean);
+	report_fmt_ns(p50, sizeof(p50), hist_percentile(&o->hist, 0.50, o->max_ns));
+	report_fmt_ns(p95, sizeof(p95), hist_percentile(&o->hist, 0.95, o->max_ns));
+	report_fmt_ns(p99, sizeof(p99), hist_percentile(&o->hist, 0.99, o->max_ns));
+	report_fmt_ns(max, sizeof(max), o->max_ns);
+	report_fmt_bytes(bytes, sizeof(bytes), o->bytes);
+	fprintf(out, "  %-16s %-5s %9" PRIu64 " %9.1f %7" PRIu64 " %9s %8s %8s %8s %8s %8s\n",
+		model_op_name(o->op), model_fd_kind_name(o->fd_kind), o->count,
+		secs > 0 ? o->count / secs : 0.0, o->errors, bytes, avg, p50, p95, p99, max);
+}
+
+void report_text(FILE *out, struct model *m, const struct report_opts *o)
+{
+	double secs = m->duration_ns / 1e9;
+	int top = o && o->top_files ? o->top_files : 10;
+
+	fprintf(out, "iogap %s: %.1f s%s, %zu target%s", IOGAP_VERSION, secs,
+		o && o->interval ? " interval" : "", m->ntargets, m->ntargets == 1 ? "" : "s");
+	if (m->counters[CNT_RB_DROPS])
+		fprintf(out, ", %" PRIu64 " EVENTS DROPPED (ring buffer full)", m->counters[CNT_RB_DROPS]);
+	for (int i = CNT_IO_MAP_FULL; i < CNT_MAX; i++)
+		if (m->counters[i]) {
+			fprintf(out, ", %" PRIu64 " updates lost (map full)", model_drops(m) - m->counters[CNT_RB_DROPS]);
+			break;
+		}
+	fprintf(out, "\n");
+	for (size_t i = 0; i < m->ntargets; i++) {
+		struct target *t = &m->targets[i];
+		uint64_t io = 0;
+		int shown = 0;
+
+		target_sort_ops(t);
+		target_sort_files(t);
+		fprintf(out, "\n%s (%s", t->name, model_target_kind_name(t->kind));
+		if (t->cgroup[0])
+			fprintf(out, " %s", t->cgroup);
+		fprintf(out, "): %zu process%s, %" PRIu64 " syscalls (%.0f/s)",
+			t->npids, t->npids == 1 ? "" : "es", t->syscalls, secs > 0 ? t->syscalls / secs : 0.0);
+		if (t->exits)
+			fprintf(out, ", %" PRIu64 " exited", t->exits);
+		fprintf(out, "\n");
+		for (size_t j = 0; j < t->nops; j++)
+			io += t->ops[j].count;
+		if (!io) {
+			fprintf(out, "  no I/O syscalls\n");
+			continue;
+		}
+		fprintf(out, "  %-16s %-5s %9s %9s %7s %9s %8s %8s %8s %8s %8s\n", "OP", "FD", "COUNT",
+			"RATE/s", "ERRORS", "BYTES", "AVG", "P50", "P95", "P99", "MAX");
+		for (size_t j = 0; j < t->nops; j++)
+			if (t->ops[j].count)
+				print_op(out, &t->ops[j], secs);
+		for (size_t j = 0; j < t->nfiles && shown < top; j++) {
+			const struct file_stat *f = &t->files[j];
+			char tot[16], bytes[16];
+
+			if (!f->count)
+				continue;
+			if (!shown++)
+				fprintf(out, "  top files by time:\n  %9s %9s %9s  %s\n", "TIME", "CALLS", "BYTES", "PATH");
+			report_fmt_ns(tot, sizeof(tot), f->total_ns);
+			report_fmt_bytes(bytes, sizeof(bytes), f->bytes);
+			fprintf(out, "  %9s %9" PRIu64 " %9s  %s\n", tot, f->count, bytes,
+				f->path ? f->path : "(opened before tracing)");
+		}
+	}
+}
