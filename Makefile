@@ -81,7 +81,7 @@ $(OUTPUT)/tests/test_%: tests/unit/test_%.c $(OUTPUT)/libiogap.a $(filter-out %/
 
 $(OUTPUT)/tests/%: tests/bpf/%.c | $(OUTPUT)/tests
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) -pthread $< -o $@
+	$(Q)$(CC) $(CFLAGS) -static $< -o $@
 
 .PHONY: tests-build
 tests-build: $(UNIT_BINS) $(WORKLOADS)

@@ -147,7 +147,7 @@ static __always_inline void fd_classify(long fd, struct fd_info *fi)
 }
 
 SEC("tp_btf/sys_enter")
-int BPF_PROG(sys_enter, struct pt_regs *regs, long id)
+int BPF_PROG(iogap_sys_enter, struct pt_regs *regs, long id)
 {
 	struct thread_state *ts;
 	struct sys_count *sc;
@@ -235,7 +235,7 @@ static __always_inline void open_event(__u32 slot, long fd, __u64 path, struct f
 }
 
 SEC("tp_btf/sys_exit")
-int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
+int BPF_PROG(iogap_sys_exit, struct pt_regs *regs, long ret)
 {
 	struct thread_state *ts;
 	struct io_stats *st;
@@ -310,7 +310,7 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 }
 
 SEC("tp_btf/sched_process_fork")
-int BPF_PROG(proc_fork, struct task_struct *parent, struct task_struct *child)
+int BPF_PROG(iogap_fork, struct task_struct *parent, struct task_struct *child)
 {
 	__u32 ptgid, ctgid, cpid;
 	__u32 *slot;
@@ -341,7 +341,7 @@ int BPF_PROG(proc_fork, struct task_struct *parent, struct task_struct *child)
 }
 
 SEC("tp_btf/sched_process_exit")
-int BPF_PROG(proc_exit, struct task_struct *p)
+int BPF_PROG(iogap_exit, struct task_struct *p)
 {
 	struct task_event *e;
 	__u32 tgid;
@@ -366,7 +366,7 @@ int BPF_PROG(proc_exit, struct task_struct *p)
 }
 
 SEC("tp_btf/cgroup_mkdir")
-int BPF_PROG(cgroup_mkdir, struct cgroup *cgrp, const char *path)
+int BPF_PROG(iogap_cg_mkdir, struct cgroup *cgrp, const char *path)
 {
 	struct cgroup *parent;
 	struct task_event *e;

@@ -25,6 +25,7 @@ void options_usage(FILE *out)
 		"  -i, --interval TIME    refresh/snapshot interval (default 1s; 500ms, 2s, 1m)\n"
 		"  -d, --duration TIME    stop after TIME\n"
 		"  -j, --json             print JSON (the contract in DESIGN.md)\n"
+		"  -o, --output FILE      write the summary to FILE instead of stdout\n"
 		"      --top-files N      files listed per target (default 10)\n"
 		"      --btf FILE         kernel BTF to use instead of /sys/kernel/btf/vmlinux\n"
 		"  -v, --verbose          libbpf and iogap debug output on stderr\n"
@@ -73,6 +74,7 @@ int options_parse(int argc, char **argv, struct iogap_opts *o, char *err, size_t
 		{ "help", no_argument, NULL, 'h' },
 		{ "btf", required_argument, NULL, OPT_BTF },
 		{ "top-files", required_argument, NULL, OPT_TOP_FILES },
+		{ "output", required_argument, NULL, 'o' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
@@ -93,7 +95,7 @@ int options_parse(int argc, char **argv, struct iogap_opts *o, char *err, size_t
 	optind = 1;
 	opterr = 0;
 	/* "+": stop at the first non-option, so "-- CMD -x" keeps CMD's own options */
-	while ((c = getopt_long(argc - 1, argv + 1, "+:p:i:d:jvh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc - 1, argv + 1, "+:p:i:d:o:jvh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
 			errno = 0;
@@ -120,6 +122,11 @@ int options_parse(int argc, char **argv, struct iogap_opts *o, char *err, size_t
 		case 'd':
 			if (options_parse_duration(optarg, &o->duration_ns))
 				usage_error("invalid duration '%s' (e.g. 10, 30s, 2m)", optarg);
+			break;
+		case 'o':
+			if (!optarg[0])
+				usage_error("empty output file name");
+			o->output = optarg;
 			break;
 		case 'j':
 			o->json = true;

@@ -23,6 +23,7 @@ struct iogap_opts {
 	bool verbose;
 	bool help;
 	const char *btf_path;
+	const char *output;       /* -o: write the summary here instead of stdout */
 	int top_files;
 };
 

@@ -27,20 +27,28 @@ static void install_signals(void)
 	signal(SIGPIPE, SIG_IGN);
 }
 
-static void print_model(const struct iogap_opts *o, struct model *m, bool interval)
+static int print_model(const struct iogap_opts *o, FILE *out, struct model *m, bool interval)
 {
 	struct report_opts ro = { .top_files = o->top_files, .interval = interval };
 
 	if (o->json) {
 		char *s = report_json(m);
 
-		if (s)
-			printf("%s\n", s);
+		if (!s) {
+			fprintf(stderr, "iogap: cannot format JSON: out of memory\n");
+			return 1;
+		}
+		fprintf(out, "%s\n", s);
 		free(s);
 	} else {
-		report_text(stdout, m, &ro);
+		report_text(out, m, &ro);
 	}
-	fflush(stdout);
+	if (fflush(out) || ferror(out)) {
+		fprintf(stderr, "iogap: cannot write the summary%s%s: %s\n", o->output ? " to " : "",
+			o->output ? o->output : "", strerror(errno));
+		return 1;
+	}
+	return 0;
 }
 
 /* Ends a launched command that outlived the session: TERM, up to 2 s, then the cleanup kills. */
@@ -62,12 +70,25 @@ static int run(const struct iogap_opts *o, bool live_table)
 	struct collector c;
 	struct model prev = {0};
 	uint64_t start, next_tick, deadline;
-	int rc;
+	FILE *out = stdout;
+	int rc, prc;
 
+	if (o->output) {
+		out = fopen(o->output, "we");
+		if (!out) {
+			fprintf(stderr, "iogap: cannot write %s: %s\n", o->output, strerror(errno));
+			return 1;
+		}
+	}
 	install_signals();
 	rc = collector_open(&c, &co);
-	if (rc)
+	if (rc) {
+		if (out != stdout)
+			fclose(out);
 		return rc;
+	}
+	fprintf(stderr, "iogap: tracing %zu target%s (Ctrl-C to end)\n", c.model.ntargets,
+		c.model.ntargets == 1 ? "" : "s");
 	start = collector_now_ns();
 	next_tick = start + o->interval_ns;
 	deadline = o->duration_ns ? start + o->duration_ns : UINT64_MAX;
@@ -89,9 +110,9 @@ static int run(const struct iogap_opts *o, bool live_table)
 
 				collector_snapshot(&c);
 				if (!model_delta(&delta, &c.model, &prev)) {
-					if (isatty(STDOUT_FILENO) && !o->json)
+					if (out == stdout && isatty(STDOUT_FILENO) && !o->json)
 						printf("\033[H\033[2J");
-					print_model(o, &delta, true);
+					print_model(o, out, &delta, true);
 					model_free(&delta);
 				}
 				model_free(&prev);
@@ -108,12 +129,19 @@ static int run(const struct iogap_opts *o, bool live_table)
 	else if (!command_poll(&c.cmd))
 		end_command(&c, SIGTERM);
 	collector_snapshot(&c);
+	prc = 0;
 	if (!live_table)
-		print_model(o, &c.model, false);
+		prc = print_model(o, out, &c.model, false);
 	else if (!o->json)
-		printf("\nstopped after %.1f s\n", c.model.duration_ns / 1e9);
+		fprintf(out, "\nstopped after %.1f s\n", c.model.duration_ns / 1e9);
+	if (out != stdout && fclose(out)) {
+		fprintf(stderr, "iogap: cannot write %s: %s\n", o->output, strerror(errno));
+		prc = 1;
+	}
 	if (c.has_cmd)
 		rc = command_exit_code(&c.cmd);
+	if (!rc)
+		rc = prc;
 	model_free(&prev);
 	model_free(&c.model);
 	collector_close(&c);

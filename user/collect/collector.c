@@ -569,6 +569,23 @@ int collector_snapshot(struct collector *c)
 	return 0;
 }
 
+/* A zombie is gone for tracing purposes: it makes no more syscalls. */
+static bool pid_alive(pid_t pid)
+{
+	char p[64], buf[512], *rp;
+	FILE *f;
+	bool alive = false;
+
+	snprintf(p, sizeof(p), "/proc/%d/stat", pid);
+	f = fopen(p, "re");
+	if (!f)
+		return false;
+	if (fgets(buf, sizeof(buf), f) && (rp = strrchr(buf, ')')) && rp[1] == ' ')
+		alive = rp[2] != 'Z' && rp[2] != 'X';
+	fclose(f);
+	return alive;
+}
+
 bool collector_alive(struct collector *c)
 {
 	if (c->has_cmd)
@@ -579,7 +596,7 @@ bool collector_alive(struct collector *c)
 		if (c->cg_paths[i][0])
 			return true;   /* a cgroup may gain processes at any time */
 		for (size_t j = 0; j < t->npids; j++)
-			if (!kill(t->pids[j], 0) || errno != ESRCH)
+			if (pid_alive(t->pids[j]))
 				return true;
 	}
 	return false;

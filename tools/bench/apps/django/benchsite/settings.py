@@ -45,3 +45,12 @@ TIME_ZONE = "UTC"
 USE_I18N = True
 USE_L10N = True
 USE_TZ = True
+
+# Deviation from startproject: with DEBUG off Django only mails (to nobody) the traceback of a
+# 500; print it on stderr (the container log) so failures are visible. Costs nothing on 2xx.
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"stderr": {"class": "logging.StreamHandler"}},
+    "loggers": {"django.request": {"handlers": ["stderr"], "level": "ERROR"}},
+}

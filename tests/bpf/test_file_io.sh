@@ -1,0 +1,120 @@
+#!/bin/bash
+# File I/O layer against a workload with exactly known operations (tests/bpf/workload.c).
+# Ground truth: the workload's own counts, bytes and clock_gettime timing of fsync, and
+# strace -c -f on the same binary for every syscall's count.
+source "$(dirname "$0")/../lib.sh"
+need_root "command target: exact counts" "command target: exact bytes" "fsync latency vs workload's clock" \
+	"per-file paths" "syscall counts equal strace -c -f" "--pid target with forked child: exact counts" \
+	"no cgroup left behind"
+
+WL=$ROOT/.output/tests/workload
+tmp=$(mktemp -d /tmp/iogap-test.XXXXXX)
+on_exit rm -rf "$tmp"
+cgmnt=$(cgroup2_mount)
+before_cg=$(ls -d "$cgmnt"/iogap-* 2>/dev/null | wc -l)
+
+# compare.py OUT.json REPORT.json: exact counts and bytes per op/fd_kind of the first target
+cat >"$tmp/compare.py" <<'PYEOF'
+import json, sys
+out, rep, what = json.load(open(sys.argv[1])), json.load(open(sys.argv[2])), sys.argv[3]
+t = out["targets"][0]
+got = {}
+for f in t["file"]:
+    k = f["op"] + "/" + f["fd_kind"]
+    got[k] = f
+bad = []
+for k, want in rep[what].items():
+    g = got.get(k, {}).get("count" if what == "count" else "bytes", 0)
+    if g != want:
+        bad.append(f"{k}: iogap {g}, workload {want}")
+if out["drops"]:
+    bad.append(f"drops: {out['drops']}")
+print("\n".join(bad) or "all equal")
+sys.exit(1 if bad else 0)
+PYEOF
+
+# 1. -- CMD target
+mkdir -p "$tmp/cmd"
+"$IOGAP" trace -j -o "$tmp/cmd.json" -- "$WL" "$tmp/cmd" "$tmp/cmd-rep.json" 2>"$tmp/cmd.err"
+rc=$?
+if [[ $rc -ne 0 || ! -s $tmp/cmd-rep.json ]]; then
+	not_ok "command target: iogap exited $rc"
+	sed 's/^/# /' "$tmp/cmd.err"
+	finish
+fi
+check "command target: exact counts" $PY "$tmp/compare.py" "$tmp/cmd.json" "$tmp/cmd-rep.json" count
+check "command target: exact bytes" $PY "$tmp/compare.py" "$tmp/cmd.json" "$tmp/cmd-rep.json" bytes
+check "fsync latency vs workload's clock (within 20% or 5us)" $PY - "$tmp/cmd.json" "$tmp/cmd-rep.json" <<'PYEOF'
+import json, sys
+out, rep = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
+f = [f for f in out["targets"][0]["file"] if f["op"] == "fsync"][0]
+mine, theirs = f["lat"]["mean"], rep["fsync_mean_ns"]
+print(f"iogap mean {mine} ns, workload's own mean {theirs} ns")
+sys.exit(0 if abs(mine - theirs) <= max(0.2 * theirs, 5000) else 1)
+PYEOF
+check "per-file paths: the data file by name, with its calls" $PY - "$tmp/cmd.json" "$tmp/cmd-rep.json" <<'PYEOF'
+import json, sys
+out, rep = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
+files = {f["path"]: f for f in out["targets"][0]["files"]}
+d = files.get(rep["data"])
+# pwrite 250 + fsync 50 + pread 1000 + opens/closes 30+30 on data.bin
+print(d)
+sys.exit(0 if d and d["count"] == 250 + 50 + 1000 + 60 else 1)
+PYEOF
+
+# 2. strace -c -f on the same binary: every syscall's count equal. strace counts at syscall
+# exit and so never lists exit_group; iogap counts at entry and does.
+mkdir -p "$tmp/st"
+strace -f -c -o "$tmp/strace.txt" "$WL" "$tmp/st" "$tmp/st-rep.json" >/dev/null 2>&1
+check "syscall counts equal strace -c -f" $PY - "$tmp/cmd.json" "$tmp/strace.txt" <<'PYEOF'
+import json, sys
+t = json.load(open(sys.argv[1]))["targets"][0]
+st, total = {}, None
+for line in open(sys.argv[2]):
+    p = line.split()
+    if len(p) >= 5 and p[-1] == "total":
+        total = int(p[3])
+    elif len(p) >= 5 and p[0][0].isdigit() and not p[-1].startswith("-"):
+        st[p[-1]] = int(p[3])
+mine = dict(t["syscall_counts"])
+exit_group = mine.pop("exit_group", 0)
+bad = [f"{k}: iogap {mine.get(k, 0)}, strace {v}" for k, v in st.items() if mine.get(k, 0) != v]
+bad += [f"{k}: iogap {v}, strace none" for k, v in mine.items() if k not in st]
+if t["syscalls"] != total + exit_group:
+    bad.append(f"total: iogap {t['syscalls']}, strace {total} + exit_group {exit_group}")
+print("\n".join(bad) or f"{total} syscalls + exit_group, all equal")
+sys.exit(1 if bad else 0)
+PYEOF
+
+# 3. --pid target: the workload stops itself, iogap attaches, then it runs and forks a child
+mkdir -p "$tmp/pid"
+"$WL" --stop --fork "$tmp/pid" "$tmp/pid-rep.json" &
+wl=$!
+on_exit end_pid $wl
+for _ in $(seq 50); do grep -q '^State:.*T' /proc/$wl/status 2>/dev/null && break; sleep 0.1; done
+"$IOGAP" trace -j -p $wl -o "$tmp/pid.json" 2>"$tmp/pid.err" &
+ig=$!
+on_exit end_pid $ig
+if wait_for_text "$tmp/pid.err" "tracing"; then
+	kill -CONT $wl
+	wait $wl
+	# iogap ends by itself once the target and its child are gone
+	for _ in $(seq 100); do kill -0 $ig 2>/dev/null || break; sleep 0.1; done
+	if kill -0 $ig 2>/dev/null; then
+		not_ok "--pid target: iogap did not end when its targets exited"
+	else
+		wait $ig
+		check "--pid target with forked child: exact counts" $PY "$tmp/compare.py" "$tmp/pid.json" "$tmp/pid-rep.json" count
+		check "--pid target with forked child: exact bytes" $PY "$tmp/compare.py" "$tmp/pid.json" "$tmp/pid-rep.json" bytes
+		check "--pid target lists the forked child" $PY -c "
+import json; t = json.load(open('$tmp/pid.json'))['targets'][0]; r = json.load(open('$tmp/pid-rep.json'))
+assert r['child_pid'] in t['pids'], (r['child_pid'], t['pids'])"
+	fi
+else
+	not_ok "--pid target: iogap did not start"
+	sed 's/^/# /' "$tmp/pid.err"
+fi
+
+after_cg=$(ls -d "$cgmnt"/iogap-* 2>/dev/null | wc -l)
+check "no cgroup left behind ($before_cg before, $after_cg after)" test "$after_cg" -le "$before_cg"
+finish

@@ -1,0 +1,79 @@
+#!/bin/bash
+# How iogap starts and ends: preflight errors with their exit codes, SIGTERM/SIGINT print the
+# summary, SIGKILL leaves no BPF program or link (checked with bpftool), launched commands'
+# cgroups are removed.
+source "$(dirname "$0")/../lib.sh"
+need_root "preflight errors" "SIGTERM prints the summary and exits 0" "SIGINT prints the summary" \
+	"SIGKILL leaves no BPF program or link" "command exit status"
+
+tmp=$(mktemp -d /tmp/iogap-test.XXXXXX)
+on_exit rm -rf "$tmp"
+cgmnt=$(cgroup2_mount)
+
+# expect_fail CODE TEXT ARGS...: iogap exits with CODE and says TEXT on stderr
+expect_fail() {
+	local code=$1 text=$2 rc
+	shift 2
+	"$IOGAP" "$@" >"$tmp/out" 2>"$tmp/err"
+	rc=$?
+	if [[ $rc -eq $code ]] && grep -q -- "$text" "$tmp/err"; then
+		ok "iogap $* -> exit $code, '$text'"
+	else
+		not_ok "iogap $* -> exit $rc (want $code), stderr: $(head -c 300 "$tmp/err")"
+	fi
+}
+true &
+dead=$!
+wait $dead
+expect_fail 1 "no such process" trace -p $dead -d 1
+expect_fail 1 "cannot trace cgroup" trace --cgroup /no-such-cgroup-iogap -d 1
+expect_fail 127 "command not found" trace -- no-such-command-iogap
+echo data >"$tmp/noexec"; chmod 644 "$tmp/noexec"
+expect_fail 126 "not an executable" trace -- "$tmp/noexec"
+expect_fail 1 "BTF not found" trace --btf /nonexistent/vmlinux -d 1 -- true
+expect_fail 2 "nothing to trace" trace -d 1
+expect_fail 2 "unknown command" frobnicate -p 1
+if id nobody >/dev/null 2>&1; then
+	setpriv --reuid=nobody --regid=nogroup --clear-groups "$IOGAP" trace -p 1 -d 1 >/dev/null 2>"$tmp/err"
+	rc=$?
+	check "non-root -> exit 1 'must run as root' (got $rc)" bash -c "[[ $rc -eq 1 ]] && grep -q 'must run as root' '$tmp/err'"
+fi
+
+# the command's exit status is iogap's
+"$IOGAP" trace -o /dev/null -- sh -c 'exit 7' 2>/dev/null
+check "command exit status is iogap's (got $?)" test $? -eq 7
+
+# SIGTERM and SIGINT on a --pid target: summary printed, exit 0
+sleep 1000 &
+sl=$!
+on_exit end_pid $sl
+for sig in TERM INT; do
+	"$IOGAP" trace -j -p $sl -o "$tmp/sig.json" 2>"$tmp/sig.err" &
+	ig=$!
+	on_exit end_pid $ig
+	wait_for_text "$tmp/sig.err" tracing
+	kill -$sig $ig
+	wait $ig
+	rc=$?
+	check "SIG$sig prints the summary and exits 0 (got $rc)" bash -c "[[ $rc -eq 0 ]] && $PY -c 'import json; json.load(open(\"$tmp/sig.json\"))'"
+done
+
+# SIGKILL mid-run: the kernel drops every program and link with iogap's file descriptors
+"$IOGAP" trace -- sleep 1000 2>"$tmp/kill.err" &
+ig=$!
+on_exit end_pid $ig
+wait_for_text "$tmp/kill.err" tracing
+progs=$(iogap_progs) links=$(iogap_links)
+check "while running: iogap's programs ($progs) and links ($links) are loaded" test "$progs" -ge 5 -a "$links" -ge 5
+kill -9 $ig
+wait $ig 2>/dev/null
+# its launched command and cgroup are left to us after SIGKILL: end exactly those
+cg="$cgmnt/iogap-$ig"
+if [[ -d $cg ]]; then
+	for p in $(cat "$cg/cgroup.procs"); do kill "$p"; done
+	for _ in $(seq 50); do rmdir "$cg" 2>/dev/null && break; sleep 0.1; done
+fi
+for _ in $(seq 50); do [[ $(iogap_progs) -eq 0 ]] && break; sleep 0.1; done
+check "SIGKILL leaves no BPF program ($(iogap_progs)) or link ($(iogap_links))" test "$(iogap_progs)" -eq 0 -a "$(iogap_links)" -eq 0
+check "the launched command's cgroup is gone" test ! -d "$cg"
+finish

@@ -1,0 +1,72 @@
+# Shared by the shell tests: TAP output, root check, cleanup of everything a test starts.
+# shellcheck shell=bash
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+IOGAP=$ROOT/.output/iogap
+PY=/usr/bin/python3
+tap_n=0
+tap_failed=0
+cleanups=()
+
+ok() { tap_n=$((tap_n + 1)); echo "ok $tap_n - $*"; }
+not_ok() { tap_n=$((tap_n + 1)); tap_failed=$((tap_failed + 1)); echo "not ok $tap_n - $*"; }
+skip() { tap_n=$((tap_n + 1)); echo "ok $tap_n - $1 # SKIP $2"; }
+# check "description" command...: ok if the command succeeds; its output is shown on failure
+check() {
+	local desc=$1 out
+	shift
+	if out=$("$@" 2>&1); then
+		ok "$desc"
+	else
+		not_ok "$desc"
+		printf '%s\n' "$out" | sed 's/^/# /'
+	fi
+}
+on_exit() { cleanups+=("$*"); }
+main_pid=$BASHPID
+run_cleanups() {
+	local i
+	# a forked child that is signalled before it execs runs the traps too: not its business
+	[[ $BASHPID == "$main_pid" ]] || return 0
+	for ((i = ${#cleanups[@]} - 1; i >= 0; i--)); do eval "${cleanups[i]}" >/dev/null 2>&1; done
+}
+trap 'run_cleanups' EXIT
+trap 'exit 130' INT TERM
+finish() { echo "1..$tap_n"; [[ $tap_failed -eq 0 ]]; exit $?; }
+
+# need_root NAME...: skip the named checks when not root (CI runs as root, so they run there)
+need_root() {
+	if [[ $(id -u) -ne 0 ]]; then
+		local name
+		for name in "$@"; do skip "$name" "needs root (BPF)"; done
+		finish
+	fi
+}
+
+# Ends a process this test started (by PID), waiting for it.
+end_pid() {
+	local pid=$1
+	kill "$pid" 2>/dev/null || return 0
+	for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
+	kill -9 "$pid" 2>/dev/null
+}
+
+# Waits until FILE contains TEXT (at most SECONDS).
+wait_for_text() {
+	local file=$1 text=$2 secs=${3:-20}
+	for _ in $(seq $((secs * 10))); do
+		grep -q "$text" "$file" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# iogap's BPF programs and links currently loaded (names start with iogap_).
+iogap_progs() { bpftool prog show 2>/dev/null | grep -c ' name iogap_' ; }
+iogap_links() {
+	local ids
+	ids=$(bpftool prog show 2>/dev/null | awk '/ name iogap_/ { sub(":", "", $1); print $1 }')
+	[[ -z $ids ]] && { echo 0; return; }
+	bpftool link show 2>/dev/null | grep -cE "prog ($(echo "$ids" | paste -sd'|'))\b"
+}
+
+cgroup2_mount() { awk '$0 ~ / - cgroup2 / { print $5; exit }' /proc/self/mountinfo; }
