@@ -72,12 +72,12 @@ $(OUTPUT)/libiogap.a: $(LIB_OBJS)
 
 $(OUTPUT)/iogap: $(CLI_OBJS) $(OUTPUT)/libiogap.a
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
+	$(Q)$(CC) $(CFLAGS) $(filter %.o %.a,$^) $(LDLIBS) -o $@
 
 # Unit tests link the CLI's option parser too (argument errors are tested without root).
-$(OUTPUT)/tests/test_%: tests/unit/test_%.c $(OUTPUT)/libiogap.a $(filter-out %/main.o,$(CLI_OBJS)) | $(OUTPUT)/tests
+$(OUTPUT)/tests/test_%: tests/unit/test_%.c $(filter-out %/main.o,$(CLI_OBJS)) $(OUTPUT)/libiogap.a | $(OUTPUT)/tests
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) $(INCLUDES) $^ $(LDLIBS) -lcmocka -o $@
+	$(Q)$(CC) $(CFLAGS) $(INCLUDES) $(filter %.c %.o %.a,$^) $(LDLIBS) -lcmocka -o $@
 
 $(OUTPUT)/tests/%: tests/bpf/%.c | $(OUTPUT)/tests
 	$(call msg,CC,$@)
