@@ -89,23 +89,26 @@ struct fd_info {
 	__u8 kind;
 };
 
-/* What fd refers to, from the current task's fd table. */
+/*
+ * What fd refers to, from the current task's fd table. Pointers reached from the trusted task
+ * are read with direct (fault-safe) loads; only the fd array slot needs a probe read.
+ */
 static __always_inline void fd_classify(long fd, struct fd_info *fi)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
-	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
+	struct files_struct *files = task->files;
+	struct fdtable *fdt;
 	struct file **fds, *file = NULL;
 	struct inode *inode;
-	unsigned int max;
 	__u16 mode;
 
 	fi->kind = FDK_NONE;
 	fi->ino = 0;
 	fi->dev = 0;
-	if (!fdt || fd < 0)
+	if (!files || fd < 0)
 		return;
-	max = BPF_CORE_READ(fdt, max_fds);
-	if (fd >= max)
+	fdt = files->fdt;
+	if (!fdt || fd >= fdt->max_fds)
 		return;
 	fds = BPF_CORE_READ(fdt, fd);
 	bpf_probe_read_kernel(&file, sizeof(file), &fds[fd]);
@@ -164,37 +167,41 @@ int BPF_PROG(iogap_sys_enter, struct pt_regs *regs, long id)
 		sc->count++;
 
 	op = op_of_nr[id];
-	if (op == IOP_OTHER || op >= IOP_MAX)
+	if (op >= IOP_MAX)
+		return 0;
+	/* every target syscall gets state, so sys_exit needs no target lookup of its own */
+	ts = bpf_task_storage_get(&thread_states, bpf_get_current_task_btf(), 0,
+				  BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!ts)
+		return 0;
+	ts->nr = id;
+	ts->slot = slot;
+	ts->op = op;
+	ts->active = 1;
+	if (op == IOP_OTHER)
 		return 0;
 	flags = op_flags[op];
 	if (op == IOP_FCNTL) {
-		long cmd = BPF_CORE_READ(regs, si);
+		long cmd = regs->si;
 
 		if (cmd == F_GETLK || cmd == F_SETLK || cmd == F_SETLKW || cmd == F_OFD_GETLK ||
 		    cmd == F_OFD_SETLK || cmd == F_OFD_SETLKW)
 			op = IOP_FCNTL_LOCK;
 	}
 
-	ts = bpf_task_storage_get(&thread_states, bpf_get_current_task_btf(), 0,
-				  BPF_LOCAL_STORAGE_GET_F_CREATE);
-	if (!ts)
-		return 0;
-	ts->nr = id;
 	ts->op = op;
-	ts->slot = slot;
 	/* path operations (stat, unlink, a failed open) are file system work */
 	ts->fd_kind = (op == IOP_POLL || op == IOP_EPOLL_WAIT) ? FDK_OTHER : FDK_FILE;
 	ts->ino = 0;
 	ts->dev = 0;
 	if (flags & OPF_FD) {
-		fd_classify((int)BPF_CORE_READ(regs, di), &fi);
+		fd_classify((int)regs->di, &fi);
 		ts->fd_kind = fi.kind == FDK_NONE ? FDK_OTHER : fi.kind;
 		ts->ino = fi.ino;
 		ts->dev = fi.dev;
 	}
 	if (flags & OPF_OPEN)
-		ts->arg = (flags & OPF_PATH1) ? BPF_CORE_READ(regs, si) : BPF_CORE_READ(regs, di);
-	ts->active = 1;
+		ts->arg = (flags & OPF_PATH1) ? regs->si : regs->di;
 	ts->ts = bpf_ktime_get_ns();
 	return 0;
 }
@@ -242,15 +249,20 @@ int BPF_PROG(iogap_sys_exit, struct pt_regs *regs, long ret)
 	struct io_key key = {};
 	struct fd_info fi;
 	__u64 now, lat, bytes = 0, ino;
-	__u32 idx, b, dev, flags;
+	__u32 idx, b, dev, flags, op;
 	long nr;
-	int slot;
+	__u32 slot;
 
-	slot = target_slot();
-	if (slot < 0 || slot >= IOGAP_MAX_SLOTS)
-		return 0;
+	ts = bpf_task_storage_get(&thread_states, bpf_get_current_task_btf(), 0, 0);
+	if (!ts || !ts->active)
+		return 0;          /* not a target, or a syscall entered before tracing began */
 	now = bpf_ktime_get_ns();
-	nr = BPF_CORE_READ(regs, orig_ax);
+	ts->active = 0;
+	nr = regs->orig_ax;
+	slot = ts->slot;
+	op = ts->op;
+	if (ts->nr != nr || slot >= IOGAP_MAX_SLOTS || op >= IOP_MAX)
+		return 0;
 	if (ret < 0 && nr >= 0 && nr < IOGAP_NR_SYSCALLS) {
 		struct sys_count *sc;
 
@@ -259,18 +271,14 @@ int BPF_PROG(iogap_sys_exit, struct pt_regs *regs, long ret)
 		if (sc)
 			sc->errors++;
 	}
-	ts = bpf_task_storage_get(&thread_states, bpf_get_current_task_btf(), 0, 0);
-	if (!ts || !ts->active || ts->nr != nr)
-		return 0;
-	ts->active = 0;
-	if (ts->op >= IOP_MAX)
+	if (op == IOP_OTHER)
 		return 0;
 	lat = now - ts->ts;
-	flags = op_flags[ts->op];
+	flags = op_flags[op];
 	ino = ts->ino;
 	dev = ts->dev;
 	key.slot = slot;
-	key.op = ts->op;
+	key.op = op;
 	key.fd_kind = ts->fd_kind;
 
 	if ((flags & OPF_OPEN) && ret >= 0) {
