@@ -388,7 +388,8 @@ int collector_open(struct collector *c, const struct collector_opts *o)
 			goto fail;
 		}
 		c->has_cmd = true;
-		if (add_cgroup_target(c, c->cmd.cgroup, TARGET_COMMAND, o->cmd_argv[0]))
+		if (add_cgroup_target(c, c->cmd.cgroup, TARGET_COMMAND, strrchr(o->cmd_argv[0], '/') ?
+				      strrchr(o->cmd_argv[0], '/') + 1 : o->cmd_argv[0]))
 			goto fail;
 		target_pid_add(&c->model.targets[c->model.ntargets - 1], c->cmd.pid);
 	}
