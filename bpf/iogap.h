@@ -16,6 +16,7 @@ enum iogap_counter {
 	CNT_FILE_MAP_FULL,        /* file_stats had no room for a new file */
 	CNT_TGID_MAP_FULL,        /* a forked child could not be made a target */
 	CNT_CGROUP_MAP_FULL,      /* a new descendant cgroup could not be made a target */
+	CNT_TASK_STORAGE_FAIL,    /* no per-thread state could be made: one syscall not timed */
 	CNT_MAX,
 };
 

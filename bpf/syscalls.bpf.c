@@ -58,17 +58,17 @@ struct {
 	__type(value, struct thread_state);
 } thread_states SEC(".maps");
 
+/* Preallocated, sized by user space for the targets (IO_KEYS_PER_TARGET each). */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__uint(max_entries, 4096);
 	__type(key, struct io_key);
 	__type(value, struct io_stats);
 } io_stats SEC(".maps");
 
+/* Shared across CPUs and preallocated: a first touch must never fail for want of memory. */
 struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 16384);
 	__type(key, struct file_key);
 	__type(value, struct file_stats);
@@ -172,8 +172,10 @@ int BPF_PROG(iogap_sys_enter, struct pt_regs *regs, long id)
 	/* every target syscall gets state, so sys_exit needs no target lookup of its own */
 	ts = bpf_task_storage_get(&thread_states, bpf_get_current_task_btf(), 0,
 				  BPF_LOCAL_STORAGE_GET_F_CREATE);
-	if (!ts)
+	if (!ts) {
+		counter_inc(CNT_TASK_STORAGE_FAIL);
 		return 0;
+	}
 	ts->nr = id;
 	ts->slot = slot;
 	ts->op = op;
@@ -220,9 +222,10 @@ static __always_inline void file_account(__u32 slot, __u64 ino, __u32 dev, __u64
 			return;
 		}
 	}
-	fs->count++;
-	fs->total_ns += lat;
-	fs->bytes += bytes;
+	__sync_fetch_and_add(&fs->count, 1);
+	__sync_fetch_and_add(&fs->total_ns, lat);
+	if (bytes)
+		__sync_fetch_and_add(&fs->bytes, bytes);
 }
 
 static __always_inline void open_event(__u32 slot, long fd, __u64 path, struct fd_info *fi)

@@ -27,8 +27,11 @@ for k, want in rep[what].items():
     g = got.get(k, {}).get("count" if what == "count" else "bytes", 0)
     if g != want:
         bad.append(f"{k}: iogap {g}, workload {want}")
-if out["drops"]:
-    bad.append(f"drops: {out['drops']}")
+lost = {k: v for k, v in out.get("lost", {}).items() if v}
+if out["drops"] or lost:
+    bad.append(f"drops: {out['drops']}, lost: {lost}")
+if bad:
+    bad += ["iogap's table:"] + [f"  {k}: count {f['count']} bytes {f['bytes']}" for k, f in sorted(got.items())]
 print("\n".join(bad) or "all equal")
 sys.exit(1 if bad else 0)
 PYEOF

@@ -21,6 +21,7 @@
 #include "syscalls.skel.h"
 
 #define TRACEFS "/sys/kernel/tracing"
+#define IO_KEYS_PER_TARGET 128    /* (operation, fd kind) pairs; a busy service shows ~40 */
 #define TRACEFS_MAGIC 0x74726163
 
 static bool verbose;
@@ -291,10 +292,12 @@ static int register_targets(struct collector *c)
 	for (size_t i = 0; i < c->model.ntargets; i++) {
 		struct target *t = &c->model.targets[i];
 		__u32 slot = i;
+		int err;
 
 		if (c->cg_paths[i][0]) {
 			struct cg_reg r = { .fd = cg_fd, .slot = slot };
-			int err = cgroup_walk(c->cg_paths[i], register_cgroup, &r);
+
+			err = cgroup_walk(c->cg_paths[i], register_cgroup, &r);
 
 			if (err) {
 				fprintf(stderr, "iogap: cannot register cgroup %s: %s\n",
@@ -403,6 +406,8 @@ int collector_open(struct collector *c, const struct collector_opts *o)
 	fill_op_table(c->skel->rodata->op_of_nr);
 	c->skel->rodata->have_cgroup_targets = have_cg;
 	c->skel->rodata->have_pid_targets = o->npids > 0;
+	/* preallocated: an entry made in the kernel must never fail for want of memory */
+	bpf_map__set_max_entries(c->skel->maps.io_stats, ntargets * IO_KEYS_PER_TARGET + 64);
 	err = syscalls_bpf__load(c->skel);
 	if (err) {
 		fprintf(stderr, "iogap: cannot load BPF programs: %s (run with -v for the verifier log)\n",
@@ -496,9 +501,8 @@ static void snapshot_files(struct collector *c)
 	while (!bpf_map_get_next_key(fd, prev, &next)) {
 		key = next;
 		prev = &key;
-		if (bpf_map_lookup_elem(fd, &key, c->buf))
+		if (bpf_map_lookup_elem(fd, &key, &sum))
 			continue;
-		sum_percpu(c->buf, c->ncpus, sizeof(sum), (__u64 *)&sum, sizeof(sum) / 8, SIZE_MAX);
 		struct target *t = slot_target(c, key.slot);
 		struct file_stat *f = t ? target_file(t, key.dev, key.ino) : NULL;
 

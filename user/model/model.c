@@ -27,6 +27,11 @@ bool model_op_is_net(unsigned op)
 	return op < IOP_MAX && (op_flags[op] & OPF_NET);
 }
 
+bool model_op_takes_fd(unsigned op)
+{
+	return op < IOP_MAX && (op_flags[op] & OPF_FD);
+}
+
 const char *model_fd_kind_name(unsigned kind)
 {
 	return kind < FDK_KIND_MAX ? fd_kind_names[kind] : "?";

@@ -62,6 +62,7 @@ const char *model_fd_kind_name(unsigned kind);
 const char *model_target_kind_name(enum target_kind kind);
 const char *model_syscall_name(unsigned nr);
 bool model_op_is_net(unsigned op);
+bool model_op_takes_fd(unsigned op);
 
 struct target *model_target_add(struct model *m, const char *name, enum target_kind kind);
 int target_pid_add(struct target *t, pid_t pid);

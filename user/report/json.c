@@ -101,6 +101,7 @@ char *report_json(struct model *m)
 	cJSON_AddNumberToObject(lost, "file_map_full", (double)m->counters[CNT_FILE_MAP_FULL]);
 	cJSON_AddNumberToObject(lost, "pid_map_full", (double)m->counters[CNT_TGID_MAP_FULL]);
 	cJSON_AddNumberToObject(lost, "cgroup_map_full", (double)m->counters[CNT_CGROUP_MAP_FULL]);
+	cJSON_AddNumberToObject(lost, "thread_state", (double)m->counters[CNT_TASK_STORAGE_FAIL]);
 	arr = cJSON_AddArrayToObject(root, "targets");
 	for (size_t i = 0; i < m->ntargets; i++)
 		cJSON_AddItemToArray(arr, target_json(&m->targets[i]));
