@@ -35,7 +35,8 @@ UNISTD := $(firstword $(wildcard /usr/include/x86_64-linux-gnu/asm/unistd_64.h /
 # Debian packages the build, the tests and the demo need.
 DEPS := make gcc clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libcjson-dev pkg-config \
 	libcmocka-dev libsqlite3-dev sqlite3 strace python3 libbpf-tools bpftrace wrk \
-	python3-django python3-fastapi python3-uvicorn gunicorn python3-aiosqlite util-linux procps
+	python3-django python3-fastapi python3-uvicorn gunicorn python3-gunicorn python3-aiosqlite \
+	python3-aiofiles libc6-dev util-linux iproute2 procps
 
 .PHONY: all deps check test vmlinux clean bench bench-overhead demo install
 .SECONDARY:
@@ -105,7 +106,23 @@ test: all
 	$(Q)tests/run
 
 bench-overhead: all
-	$(Q)tools/bench/overhead
+	$(Q)tools/bench/overhead/run
+
+# The seed benchmark (tools/bench): make bench [DURATION=20] [CONNS="5 10 20"] [OUT=DIR] [BROKEN=django|fastapi]
+DURATION ?= 20
+CONNS ?= 5 10 20
+OUT ?=
+BROKEN ?=
+.PHONY: bench-up bench-load bench-down
+bench: deps
+	DURATION='$(DURATION)' CONNS='$(CONNS)' OUT='$(OUT)' BROKEN='$(BROKEN)' tools/bench/run
+bench-up bench-load bench-down:
+	DURATION='$(DURATION)' CONNS='$(CONNS)' OUT='$(OUT)' BROKEN='$(BROKEN)' tools/bench/run $(@:bench-%=%)
+
+demo: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)DURATION='$(if $(filter command line,$(origin DURATION)),$(DURATION),10)' \
+		CONNS='$(if $(filter command line,$(origin CONNS)),$(CONNS),10)' OUT='$(OUT)' tools/bench/demo
 
 install: $(OUTPUT)/iogap
 	install -m 0755 $(OUTPUT)/iogap /usr/local/sbin/iogap

@@ -153,12 +153,37 @@ static void test_delta(void **s)
 	model_free(&d);
 }
 
+/* SQLite's -journal is a new inode per transaction: reports show it once, added up. */
+static void test_files_merged_by_path(void **s)
+{
+	struct model m;
+	struct file_stat *f;
+	size_t n;
+
+	(void)s;
+	build(&m);
+	for (uint64_t ino = 200; ino < 203; ino++) {
+		target_file_set_path(&m.targets[0], 7, ino, "/data/db.sqlite3-journal");
+		target_file(&m.targets[0], 7, ino)->count = 10;
+		target_file(&m.targets[0], 7, ino)->total_ns = 3000000;
+	}
+	f = target_files_by_path(&m.targets[0], &n);
+	assert_int_equal(n, 2);
+	assert_string_equal(f[0].path, "/data/db.sqlite3-journal");   /* 9 ms > 5 ms */
+	assert_int_equal(f[0].count, 30);
+	assert_int_equal(f[0].total_ns, 9000000);
+	assert_string_equal(f[1].path, "/data/db.sqlite3");
+	free(f);
+	model_free(&m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_json_contract),
 		cmocka_unit_test(test_text),
 		cmocka_unit_test(test_delta),
+		cmocka_unit_test(test_files_merged_by_path),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -313,8 +313,11 @@ def table(results):
     head = ("%-8s %5s %8s %7s %7s %7s %7s | %7s %7s %7s | %8s %6s %6s %5s %7s"
             % ("app", "conns", "RPS", "avg", "p50", "p95", "p99", "p50", "p95", "p99",
                "non-2xx", "sock", "err%", "CPU%", "mem MB"))
-    lines = ["%-46s | %-23s |" % ("", " uncorrected (ms)"),
-             "%-24s %-21s | %-23s |" % ("", "wrk latency (ms)", ""), head, "-" * len(head)]
+    bars = [i for i, ch in enumerate(head) if ch == "|"]
+    start = bars[0] - 4 * 8
+    groups = " " * start + "wrk latency, ms".center(bars[0] - start) + "|" + \
+        "uncorrected, ms".center(bars[1] - bars[0] - 1) + "|"
+    lines = [groups, head, "-" * len(head)]
     for app, info in results["apps"].items():
         for r in info["runs"]:
             lines.append("%-8s %5d %8.1f %7s %7s %7s %7s | %7s %7s %7s | %8d %6d %6.1f %5.0f %7.1f"

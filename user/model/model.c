@@ -167,9 +167,39 @@ static int cmp_files(const void *a, const void *b)
 	return x->count < y->count ? 1 : x->count > y->count ? -1 : 0;
 }
 
-void target_sort_files(struct target *t)
+static int cmp_paths(const void *a, const void *b)
 {
-	qsort(t->files, t->nfiles, sizeof(*t->files), cmp_files);
+	const struct file_stat *x = a, *y = b;
+
+	return strcmp(x->path ? x->path : "", y->path ? y->path : "");
+}
+
+struct file_stat *target_files_by_path(const struct target *t, size_t *n)
+{
+	struct file_stat *out = calloc(t->nfiles ? t->nfiles : 1, sizeof(*out));
+	size_t k = 0;
+
+	*n = 0;
+	if (!out)
+		return NULL;
+	for (size_t i = 0; i < t->nfiles; i++)
+		if (t->files[i].count)
+			out[k++] = t->files[i];
+	qsort(out, k, sizeof(*out), cmp_paths);
+	/* a path re-created with new inodes (SQLite's -journal) is one file to the reader */
+	for (size_t i = 0, j; i < k; i = j) {
+		for (j = i + 1; j < k && out[i].path && out[j].path && !strcmp(out[i].path, out[j].path); j++) {
+			out[i].count += out[j].count;
+			out[i].total_ns += out[j].total_ns;
+			out[i].bytes += out[j].bytes;
+			out[j].count = 0;
+		}
+	}
+	for (size_t i = 0; i < k; i++)
+		if (out[i].count)
+			out[(*n)++] = out[i];
+	qsort(out, *n, sizeof(*out), cmp_files);
+	return out;
 }
 
 static int cmp_ops(const void *a, const void *b)

@@ -70,8 +70,9 @@ struct op_stats *target_op(struct target *t, unsigned op, unsigned fd_kind);
 struct file_stat *target_file(struct target *t, uint32_t dev, uint64_t ino);
 int target_file_set_path(struct target *t, uint32_t dev, uint64_t ino, const char *path);
 uint64_t model_drops(const struct model *m);
-/* Sorts files by total time, largest first. */
-void target_sort_files(struct target *t);
+/* Files merged by path (inodes of one path add up), by total time, largest first; the caller
+ * frees the array (its paths belong to t). */
+struct file_stat *target_files_by_path(const struct target *t, size_t *n);
 void target_sort_ops(struct target *t);
 
 /* Copies the structure of src into dst (deep), for later deltas. */

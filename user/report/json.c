@@ -1,3 +1,4 @@
+#include <stdlib.h>
 #include <cjson/cJSON.h>
 #include "report/report.h"
 
@@ -16,6 +17,8 @@ static cJSON *lat_json(const struct hist *h, uint64_t count, uint64_t sum, uint6
 static cJSON *target_json(struct target *t)
 {
 	cJSON *o = cJSON_CreateObject(), *arr, *counts, *errs;
+	struct file_stat *files;
+	size_t nfiles;
 
 	cJSON_AddStringToObject(o, "name", t->name);
 	cJSON_AddStringToObject(o, "kind", model_target_kind_name(t->kind));
@@ -48,21 +51,19 @@ static cJSON *target_json(struct target *t)
 		cJSON_AddItemToArray(arr, e);
 	}
 
-	target_sort_files(t);
+	files = target_files_by_path(t, &nfiles);
 	arr = cJSON_AddArrayToObject(o, "files");
-	for (size_t i = 0; i < t->nfiles; i++) {
-		struct file_stat *f = &t->files[i];
-		cJSON *e;
+	for (size_t i = 0; files && i < nfiles; i++) {
+		struct file_stat *f = &files[i];
+		cJSON *e = cJSON_CreateObject();
 
-		if (!f->count)
-			continue;
-		e = cJSON_CreateObject();
 		cJSON_AddStringToObject(e, "path", f->path ? f->path : "");
 		cJSON_AddNumberToObject(e, "count", (double)f->count);
 		cJSON_AddNumberToObject(e, "total_ns", (double)f->total_ns);
 		cJSON_AddNumberToObject(e, "bytes", (double)f->bytes);
 		cJSON_AddItemToArray(arr, e);
 	}
+	free(files);
 
 	counts = cJSON_AddObjectToObject(o, "syscall_counts");
 	errs = cJSON_AddObjectToObject(o, "syscall_errors");

@@ -1,4 +1,5 @@
 #include <inttypes.h>
+#include <stdlib.h>
 #include <string.h>
 #include "report/report.h"
 
@@ -60,10 +61,11 @@ void report_text(FILE *out, struct model *m, const struct report_opts *o)
 	for (size_t i = 0; i < m->ntargets; i++) {
 		struct target *t = &m->targets[i];
 		uint64_t io = 0;
+		struct file_stat *files;
+		size_t nfiles;
 		int shown = 0;
 
 		target_sort_ops(t);
-		target_sort_files(t);
 		fprintf(out, "\n%s (%s", t->name, model_target_kind_name(t->kind));
 		if (t->cgroup[0])
 			fprintf(out, " %s", t->cgroup);
@@ -83,12 +85,11 @@ void report_text(FILE *out, struct model *m, const struct report_opts *o)
 		for (size_t j = 0; j < t->nops; j++)
 			if (t->ops[j].count)
 				print_op(out, &t->ops[j], secs);
-		for (size_t j = 0; j < t->nfiles && shown < top; j++) {
-			const struct file_stat *f = &t->files[j];
+		files = target_files_by_path(t, &nfiles);
+		for (size_t j = 0; files && j < nfiles && shown < top; j++) {
+			const struct file_stat *f = &files[j];
 			char tot[16], bytes[16];
 
-			if (!f->count)
-				continue;
 			if (!shown++)
 				fprintf(out, "  top files by time:\n  %9s %9s %9s  %s\n", "TIME", "CALLS", "BYTES", "PATH");
 			report_fmt_ns(tot, sizeof(tot), f->total_ns);
@@ -96,5 +97,6 @@ void report_text(FILE *out, struct model *m, const struct report_opts *o)
 			fprintf(out, "  %9s %9" PRIu64 " %9s  %s\n", tot, f->count, bytes,
 				f->path ? f->path : "(opened before tracing)");
 		}
+		free(files);
 	}
 }
