@@ -43,6 +43,27 @@ static void print_op(FILE *out, const struct op_stats *o, double secs)
 		secs > 0 ? o->count / secs : 0.0, o->errors, bytes, avg, p50, p95, p99, max);
 }
 
+static void print_files(FILE *out, const char *title, const struct file_stat *files, size_t n,
+			int top)
+{
+	fprintf(out, "  %s:\n  %9s %9s %9s  %s\n", title, "TIME", "CALLS", "BYTES", "PATH");
+	for (size_t j = 0; j < n && j < (size_t)top; j++) {
+		char tot[16], bytes[16];
+
+		report_fmt_ns(tot, sizeof(tot), files[j].total_ns);
+		report_fmt_bytes(bytes, sizeof(bytes), files[j].bytes);
+		fprintf(out, "  %9s %9" PRIu64 " %9s  %s\n", tot, files[j].count, bytes,
+			files[j].path ? files[j].path : "(opened before tracing)");
+	}
+}
+
+static int cmp_calls(const void *a, const void *b)
+{
+	const struct file_stat *x = a, *y = b;
+
+	return x->count < y->count ? 1 : x->count > y->count ? -1 : 0;
+}
+
 void report_text(FILE *out, struct model *m, const struct report_opts *o)
 {
 	double secs = m->duration_ns / 1e9;
@@ -63,7 +84,6 @@ void report_text(FILE *out, struct model *m, const struct report_opts *o)
 		uint64_t io = 0;
 		struct file_stat *files;
 		size_t nfiles;
-		int shown = 0;
 
 		target_sort_ops(t);
 		fprintf(out, "\n%s (%s", t->name, model_target_kind_name(t->kind));
@@ -86,16 +106,13 @@ void report_text(FILE *out, struct model *m, const struct report_opts *o)
 			if (t->ops[j].count)
 				print_op(out, &t->ops[j], secs);
 		files = target_files_by_path(t, &nfiles);
-		for (size_t j = 0; files && j < nfiles && shown < top; j++) {
-			const struct file_stat *f = &files[j];
-			char tot[16], bytes[16];
-
-			if (!shown++)
-				fprintf(out, "  top files by time:\n  %9s %9s %9s  %s\n", "TIME", "CALLS", "BYTES", "PATH");
-			report_fmt_ns(tot, sizeof(tot), f->total_ns);
-			report_fmt_bytes(bytes, sizeof(bytes), f->bytes);
-			fprintf(out, "  %9s %9" PRIu64 " %9s  %s\n", tot, f->count, bytes,
-				f->path ? f->path : "(opened before tracing)");
+		if (files && nfiles) {
+			print_files(out, "top files by time", files, nfiles, top);
+			/* the busiest by calls, when they are not already all listed above */
+			if (nfiles > (size_t)top) {
+				qsort(files, nfiles, sizeof(*files), cmp_calls);
+				print_files(out, "top files by calls", files, nfiles, top);
+			}
 		}
 		free(files);
 	}
