@@ -17,6 +17,7 @@ enum iogap_counter {
 	CNT_TGID_MAP_FULL,        /* a forked child could not be made a target */
 	CNT_CGROUP_MAP_FULL,      /* a new descendant cgroup could not be made a target */
 	CNT_TASK_STORAGE_FAIL,    /* no per-thread state could be made: one syscall not timed */
+	CNT_SQ_MAP_FULL,          /* a SQLite statement or histogram bucket found its map full */
 	CNT_MAX,
 };
 
@@ -25,6 +26,8 @@ enum iogap_event_type {
 	EV_PROC_EXIT = 2,         /* a target process (all its threads) exited */
 	EV_PROC_FORK = 3,         /* a --pid target forked a child that is now a target */
 	EV_CGROUP_MKDIR = 4,      /* a cgroup was created under a target cgroup */
+	EV_PROC_EXEC = 5,         /* a target process exec'd: attach its uprobes */
+	EV_SQL_TEXT = 6,          /* a SQL text seen for the first time */
 };
 
 struct event_hdr {

@@ -11,6 +11,7 @@
 #include <bpf/bpf_core_read.h>
 #include "syscalls.h"
 #include "filter.bpf.h"
+#include "thread.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -39,24 +40,6 @@ const volatile __u8 op_of_nr[IOGAP_NR_SYSCALLS] = {};
 #define IOGAP_OP_FLAGS(e, name, flags) [e] = (flags),
 static const __u8 op_flags[IOP_MAX] = { IOGAP_OPS(IOGAP_OP_FLAGS) };
 
-struct thread_state {
-	__u64 ts;
-	__u64 arg;                /* the path pointer of an open */
-	__u64 ino;
-	__u32 dev;
-	__u32 nr;
-	__u32 slot;
-	__u16 op;
-	__u8 fd_kind;
-	__u8 active;
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, int);
-	__type(value, struct thread_state);
-} thread_states SEC(".maps");
 
 /* Preallocated, sized by user space for the targets (IO_KEYS_PER_TARGET each). */
 struct {
@@ -180,8 +163,11 @@ int BPF_PROG(iogap_sys_enter, struct pt_regs *regs, long id)
 	ts->slot = slot;
 	ts->op = op;
 	ts->active = 1;
-	if (op == IOP_OTHER)
+	if (op == IOP_OTHER) {
+		if (ts->sq_depth)
+			ts->ts = bpf_ktime_get_ns();   /* inside SQLite every syscall's time counts */
 		return 0;
+	}
 	flags = op_flags[op];
 	if (op == IOP_FCNTL) {
 		long cmd = regs->si;
@@ -193,7 +179,7 @@ int BPF_PROG(iogap_sys_enter, struct pt_regs *regs, long id)
 
 	ts->op = op;
 	/* path operations (stat, unlink, a failed open) are file system work */
-	ts->fd_kind = (op == IOP_POLL || op == IOP_EPOLL_WAIT) ? FDK_OTHER : FDK_FILE;
+	ts->fd_kind = (op == IOP_POLL || op == IOP_EPOLL_WAIT || op == IOP_SLEEP) ? FDK_OTHER : FDK_FILE;
 	ts->ino = 0;
 	ts->dev = 0;
 	if (flags & OPF_FD) {
@@ -244,6 +230,54 @@ static __always_inline void open_event(__u32 slot, long fd, __u64 path, struct f
 	bpf_ringbuf_submit(e, 0);
 }
 
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct sq_file_key);
+	__type(value, struct sq_file_stats);
+} sq_fsync SEC(".maps");
+
+/* A syscall made inside sqlite3_step/exec: its time goes to SQLite's split of that step. */
+static __always_inline void sqlite_account(struct thread_state *ts, __u32 slot, __u32 op, __u64 lat)
+{
+	__u32 cls;
+
+	switch (op) {
+	case IOP_READ: case IOP_PREAD: case IOP_READV: case IOP_PREADV:
+		cls = ts->fd_kind == FDK_FILE ? SPLIT_READ : SPLIT_OTHER;
+		break;
+	case IOP_WRITE: case IOP_PWRITE: case IOP_WRITEV: case IOP_PWRITEV:
+		cls = ts->fd_kind == FDK_FILE ? SPLIT_WRITE : SPLIT_OTHER;
+		break;
+	case IOP_FSYNC: case IOP_FDATASYNC: case IOP_SYNC_FILE_RANGE: {
+		struct sq_file_key k = { .ino = ts->ino, .dev = ts->dev, .slot = slot };
+		struct sq_file_stats *f, zero = {};
+
+		cls = SPLIT_FSYNC;
+		f = bpf_map_lookup_elem(&sq_fsync, &k);
+		if (!f) {
+			bpf_map_update_elem(&sq_fsync, &k, &zero, BPF_NOEXIST);
+			f = bpf_map_lookup_elem(&sq_fsync, &k);
+		}
+		if (f) {
+			__sync_fetch_and_add(&f->count, 1);
+			__sync_fetch_and_add(&f->total_ns, lat);
+		}
+		break;
+	}
+	case IOP_FCNTL_LOCK: case IOP_FLOCK:
+		cls = SPLIT_LOCK;
+		break;
+	case IOP_SLEEP:
+		cls = SPLIT_BUSY_SLEEP;
+		break;
+	default:
+		cls = SPLIT_OTHER;
+	}
+	if (cls < SPLIT_MAX)
+		ts->sq_split[cls] += lat;
+}
+
 SEC("tp_btf/sys_exit")
 int BPF_PROG(iogap_sys_exit, struct pt_regs *regs, long ret)
 {
@@ -274,9 +308,11 @@ int BPF_PROG(iogap_sys_exit, struct pt_regs *regs, long ret)
 		if (sc)
 			sc->errors++;
 	}
+	lat = now - ts->ts;
+	if (ts->sq_depth)
+		sqlite_account(ts, slot, op, lat);
 	if (op == IOP_OTHER)
 		return 0;
-	lat = now - ts->ts;
 	flags = op_flags[op];
 	ino = ts->ino;
 	dev = ts->dev;
@@ -320,32 +356,51 @@ int BPF_PROG(iogap_sys_exit, struct pt_regs *regs, long ret)
 	return 0;
 }
 
+/* A target's new process: a --pid target's child becomes a target; user space attaches the
+ * child's uprobes (a forked child loses its parent's). */
 SEC("tp_btf/sched_process_fork")
 int BPF_PROG(iogap_fork, struct task_struct *parent, struct task_struct *child)
 {
-	__u32 ptgid, ctgid, cpid;
-	__u32 *slot;
+	__u32 ptgid, ctgid, cpid, *pslot;
 	struct task_event *e;
+	int slot;
 
-	if (!have_pid_targets)
-		return 0;
-	ptgid = BPF_CORE_READ(parent, tgid);
-	ctgid = BPF_CORE_READ(child, tgid);
-	cpid = BPF_CORE_READ(child, pid);
+	ptgid = parent->tgid;
+	ctgid = child->tgid;
+	cpid = child->pid;
 	if (ctgid == ptgid || ctgid != cpid)
 		return 0;          /* a new thread, already covered by its tgid */
-	slot = bpf_map_lookup_elem(&tgid_slots, &ptgid);
-	if (!slot)
+	slot = target_slot();   /* runs in the parent */
+	if (slot < 0)
 		return 0;
-	if (bpf_map_update_elem(&tgid_slots, &ctgid, slot, BPF_ANY)) {
+	if (have_pid_targets && (pslot = bpf_map_lookup_elem(&tgid_slots, &ptgid)) &&
+	    bpf_map_update_elem(&tgid_slots, &ctgid, pslot, BPF_ANY)) {
 		counter_inc(CNT_TGID_MAP_FULL);
 		return 0;
 	}
 	e = event_reserve(sizeof(*e));
 	if (!e)
 		return 0;
-	event_fill_hdr(&e->hdr, EV_PROC_FORK, *slot);
+	event_fill_hdr(&e->hdr, EV_PROC_FORK, slot);
 	e->child_pid = ctgid;
+	e->cgroup_id = 0;
+	bpf_ringbuf_submit(e, 0);
+	return 0;
+}
+
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(iogap_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
+{
+	struct task_event *e;
+	int slot = target_slot();
+
+	if (slot < 0)
+		return 0;
+	e = event_reserve(sizeof(*e));
+	if (!e)
+		return 0;
+	event_fill_hdr(&e->hdr, EV_PROC_EXEC, slot);
+	e->child_pid = 0;
 	e->cgroup_id = 0;
 	bpf_ringbuf_submit(e, 0);
 	return 0;

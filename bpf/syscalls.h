@@ -51,7 +51,8 @@
 	X(IOP_RECV,            "recv",            OPF_FD | OPF_BYTES | OPF_NET) \
 	X(IOP_SHUTDOWN,        "shutdown",        OPF_FD | OPF_NET)      \
 	X(IOP_POLL,            "poll",            0)                     \
-	X(IOP_EPOLL_WAIT,      "epoll_wait",      0)
+	X(IOP_EPOLL_WAIT,      "epoll_wait",      0)                     \
+	X(IOP_SLEEP,           "sleep",           0)
 
 #define IOGAP_OP_ENUM(e, name, flags) e,
 enum io_op { IOGAP_OPS(IOGAP_OP_ENUM) IOP_MAX };

@@ -76,6 +76,7 @@ static void fill_op_table(volatile __u8 *op_of_nr)
 		{ SYS_pselect6, IOP_POLL },
 		{ SYS_epoll_wait, IOP_EPOLL_WAIT }, { SYS_epoll_pwait, IOP_EPOLL_WAIT },
 		{ SYS_epoll_pwait2, IOP_EPOLL_WAIT },
+		{ SYS_nanosleep, IOP_SLEEP }, { SYS_clock_nanosleep, IOP_SLEEP },
 	};
 
 	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
@@ -194,10 +195,20 @@ static int handle_event(void *ctx, void *data, size_t size)
 	case EV_PROC_FORK: {
 		const struct task_event *e = data;
 
-		if (size >= sizeof(*e))
-			target_pid_add(t, e->child_pid);
+		if (size < sizeof(*e))
+			break;
+		target_pid_add(t, e->child_pid);
+		/* a forked child does not keep its parent's uprobes */
+		sqlite_probes_attach(&c->sq, &c->model, h->slot, e->child_pid, true);
 		break;
 	}
+	case EV_PROC_EXEC:
+		target_pid_add(t, h->pid);
+		sqlite_probes_attach(&c->sq, &c->model, h->slot, h->pid, true);
+		break;
+	case EV_SQL_TEXT:
+		sqlite_probes_text(&c->sq, data, size);
+		break;
 	case EV_PROC_EXIT:
 		t->exits++;
 		break;
@@ -339,6 +350,22 @@ static void scan_target_files(struct collector *c)
 	}
 }
 
+/* Processes of the targets that iogap has not looked at yet: attach SQLite if they have it. */
+static void attach_sqlite_existing(struct collector *c)
+{
+	for (size_t i = 0; i < c->model.ntargets; i++) {
+		struct target *t = &c->model.targets[i];
+
+		for (size_t j = 0; j < t->npids; j++) {
+			if (c->has_cmd && t->pids[j] == c->cmd.pid && i == c->model.ntargets - 1 &&
+			    !c->cmd.exited && c->cmd.go_fd >= 0)
+				continue;      /* the held command: attached by file, before it execs */
+			if (!sqlite_probes_known(&c->sq, t->pids[j]))
+				sqlite_probes_attach(&c->sq, &c->model, i, t->pids[j], false);
+		}
+	}
+}
+
 int collector_open(struct collector *c, const struct collector_opts *o)
 {
 	int ntargets = o->npids + o->ncgroups + (o->cmd_argv ? 1 : 0), err, rc = 1;
@@ -428,6 +455,14 @@ int collector_open(struct collector *c, const struct collector_opts *o)
 		goto fail;
 	}
 	c->model.start_ns = collector_now_ns();
+	err = sqlite_probes_open(&c->sq, c->skel, o->btf_path, o->verbose);
+	if (err)
+		fprintf(stderr, "iogap: SQLite statements will not be measured: cannot load the SQLite "
+			"module: %s\n", strerror(-err));
+	attach_sqlite_existing(c);
+	if (c->has_cmd)
+		sqlite_probes_attach_command(&c->sq, &c->model, c->model.ntargets - 1, c->cmd.pid,
+					     o->cmd_argv[0]);
 	if (c->has_cmd) {
 		err = command_release(&c->cmd);
 		if (err) {
@@ -564,12 +599,23 @@ static void snapshot_pids(struct collector *c)
 
 int collector_snapshot(struct collector *c)
 {
+	uint64_t now = collector_now_ns();
+
 	collector_poll(c, 0);
+	snapshot_pids(c);
+	/* a process may load SQLite at any time (dlopen): look again once a second */
+	if (now - c->last_rescan_ns >= 1000000000ULL) {
+		c->last_rescan_ns = now;
+		sqlite_probes_reap(&c->sq);
+		attach_sqlite_existing(c);
+	}
+	sqlite_probes_snapshot(&c->sq, &c->model);
+	if (c->skel)
+		sqlite_probes_fsync_snapshot(c->skel, &c->model);
 	snapshot_ops(c);
 	snapshot_files(c);
 	snapshot_syscalls(c);
 	snapshot_counters(c);
-	snapshot_pids(c);
 	c->model.duration_ns = collector_now_ns() - c->model.start_ns;
 	return 0;
 }
@@ -611,6 +657,7 @@ void collector_close(struct collector *c)
 {
 	ring_buffer__free(c->rb);
 	c->rb = NULL;
+	sqlite_probes_close(&c->sq);
 	syscalls_bpf__destroy(c->skel);
 	c->skel = NULL;
 	if (c->has_cmd || c->cmd.cgroup[0])

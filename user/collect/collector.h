@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <sys/types.h>
 #include "collect/command.h"
+#include "collect/sqlite_probes.h"
 #include "model/model.h"
 
 struct collector_opts {
@@ -31,6 +32,8 @@ struct collector {
 	bool has_cmd;
 	struct command cmd;
 	void *buf;                /* per-CPU value buffer */
+	struct sqlite_probes sq;
+	uint64_t last_rescan_ns;
 };
 
 /* Exit codes: 0 ok, 1 runtime failure, 127/126 command not found / not executable. */

@@ -149,6 +149,124 @@ int target_file_set_path(struct target *t, uint32_t dev, uint64_t ino, const cha
 	return 0;
 }
 
+struct sql_stmt *target_stmt(struct target *t, uint64_t hash)
+{
+	struct sqlite_info *q = &t->sq;
+	struct sql_stmt *st;
+
+	for (size_t i = 0; i < q->nstmts; i++)
+		if (q->stmts[i].hash == hash)
+			return &q->stmts[i];
+	if (grow((void **)&q->stmts, &q->cap_stmts, q->nstmts, sizeof(*st)))
+		return NULL;
+	st = &q->stmts[q->nstmts++];
+	st->hash = hash;
+	return st;
+}
+
+struct sq_fsync_stat *target_sq_fsync(struct target *t, uint32_t dev, uint64_t ino)
+{
+	struct sqlite_info *q = &t->sq;
+	struct sq_fsync_stat *f;
+
+	for (size_t i = 0; i < q->nfsyncs; i++)
+		if (q->fsyncs[i].ino == ino && q->fsyncs[i].dev == dev)
+			return &q->fsyncs[i];
+	if (grow((void **)&q->fsyncs, &q->cap_fsyncs, q->nfsyncs, sizeof(*f)))
+		return NULL;
+	f = &q->fsyncs[q->nfsyncs++];
+	f->dev = dev;
+	f->ino = ino;
+	return f;
+}
+
+static const char *const split_names[SPLIT_MAX] = {
+	[SPLIT_READ] = "read", [SPLIT_WRITE] = "write", [SPLIT_FSYNC] = "fsync",
+	[SPLIT_LOCK] = "lock", [SPLIT_BUSY_SLEEP] = "busy_sleep", [SPLIT_OTHER] = "other",
+};
+
+static const char *const rc_names[RC_MAX] = {
+	[RC_ROW] = "ROW", [RC_DONE] = "DONE", [RC_BUSY] = "BUSY", [RC_LOCKED] = "LOCKED",
+	[RC_CONSTRAINT] = "CONSTRAINT", [RC_MISUSE] = "MISUSE", [RC_ERROR_OTHER] = "ERROR",
+};
+
+const char *model_split_name(unsigned i)
+{
+	return i < SPLIT_MAX ? split_names[i] : "?";
+}
+
+const char *model_rc_name(unsigned i)
+{
+	return i < RC_MAX ? rc_names[i] : "?";
+}
+
+static const char *stmt_label(const struct sql_stmt *s)
+{
+	if (s->sql)
+		return s->sql;
+	return s->hash ? "(statement text not captured)" : "(prepared before tracing began)";
+}
+
+static void stmt_add(struct sql_stmt *dst, const struct sql_stmt *src)
+{
+	dst->s.count += src->s.count;
+	dst->s.steps += src->s.steps;
+	dst->s.rows += src->s.rows;
+	dst->s.step_ns += src->s.step_ns;
+	dst->s.stmt_ns += src->s.stmt_ns;
+	dst->s.stmt_ended += src->s.stmt_ended;
+	for (int i = 0; i < RC_MAX; i++)
+		dst->s.rc[i] += src->s.rc[i];
+	for (int i = 0; i < SPLIT_MAX; i++)
+		dst->s.split_ns[i] += src->s.split_ns[i];
+	hist_add(&dst->step_hist, &src->step_hist);
+	hist_add(&dst->stmt_hist, &src->stmt_hist);
+}
+
+static int cmp_stmt_label(const void *a, const void *b)
+{
+	return strcmp(stmt_label(a), stmt_label(b));
+}
+
+static int cmp_stmt_time(const void *a, const void *b)
+{
+	const struct sql_stmt *x = a, *y = b;
+
+	if (x->s.step_ns != y->s.step_ns)
+		return x->s.step_ns < y->s.step_ns ? 1 : -1;
+	return x->s.count < y->s.count ? 1 : x->s.count > y->s.count ? -1 : 0;
+}
+
+struct sql_stmt *target_stmts_by_template(const struct target *t, size_t *n)
+{
+	const struct sqlite_info *q = &t->sq;
+	struct sql_stmt *out = calloc(q->nstmts ? q->nstmts : 1, sizeof(*out));
+	size_t k = 0;
+
+	*n = 0;
+	if (!out)
+		return NULL;
+	for (size_t i = 0; i < q->nstmts; i++)
+		if (q->stmts[i].s.steps || q->stmts[i].s.count || q->stmts[i].s.stmt_ended)
+			out[k++] = q->stmts[i];
+	qsort(out, k, sizeof(*out), cmp_stmt_label);
+	for (size_t i = 0, j; i < k; i = j) {
+		out[i].sql = strdup(stmt_label(&out[i]));
+		for (j = i + 1; j < k && !strcmp(out[i].sql ? out[i].sql : "", stmt_label(&out[j])); j++)
+			stmt_add(&out[i], &out[j]);
+		out[(*n)++] = out[i];
+	}
+	qsort(out, *n, sizeof(*out), cmp_stmt_time);
+	return out;
+}
+
+void model_stmts_free(struct sql_stmt *s, size_t n)
+{
+	for (size_t i = 0; s && i < n; i++)
+		free(s[i].sql);
+	free(s);
+}
+
 uint64_t model_drops(const struct model *m)
 {
 	uint64_t n = 0;
@@ -258,6 +376,27 @@ int model_copy(struct model *dst, const struct model *src)
 			*f = s->files[j];
 			f->path = strdup_or_null(s->files[j].path);
 		}
+		t->sq.library = strdup_or_null(s->sq.library);
+		t->sq.where = s->sq.where;
+		t->sq.processes = s->sq.processes;
+		t->sq.opens = s->sq.opens;
+		t->sq.closes = s->sq.closes;
+		t->sq.open_ns = s->sq.open_ns;
+		for (size_t j = 0; j < s->sq.nstmts; j++) {
+			struct sql_stmt *st = target_stmt(t, s->sq.stmts[j].hash);
+
+			if (!st)
+				goto fail;
+			*st = s->sq.stmts[j];
+			st->sql = strdup_or_null(s->sq.stmts[j].sql);
+		}
+		for (size_t j = 0; j < s->sq.nfsyncs; j++) {
+			struct sq_fsync_stat *f = target_sq_fsync(t, s->sq.fsyncs[j].dev, s->sq.fsyncs[j].ino);
+
+			if (!f)
+				goto fail;
+			*f = s->sq.fsyncs[j];
+		}
 	}
 	return 0;
 fail:
@@ -315,6 +454,37 @@ int model_delta(struct model *dst, const struct model *cur, const struct model *
 			f->total_ns = sub0(f->total_ns, pf->total_ns);
 			f->bytes = sub0(f->bytes, pf->bytes);
 		}
+		t->sq.opens = sub0(t->sq.opens, p->sq.opens);
+		t->sq.closes = sub0(t->sq.closes, p->sq.closes);
+		t->sq.open_ns = sub0(t->sq.open_ns, p->sq.open_ns);
+		for (size_t j = 0; j < p->sq.nstmts; j++) {
+			const struct sql_stmt *ps = &p->sq.stmts[j];
+			struct sql_stmt *st = target_stmt(t, ps->hash);
+
+			if (!st)
+				return -ENOMEM;
+			st->s.count = sub0(st->s.count, ps->s.count);
+			st->s.steps = sub0(st->s.steps, ps->s.steps);
+			st->s.rows = sub0(st->s.rows, ps->s.rows);
+			st->s.step_ns = sub0(st->s.step_ns, ps->s.step_ns);
+			st->s.stmt_ns = sub0(st->s.stmt_ns, ps->s.stmt_ns);
+			st->s.stmt_ended = sub0(st->s.stmt_ended, ps->s.stmt_ended);
+			for (int r = 0; r < RC_MAX; r++)
+				st->s.rc[r] = sub0(st->s.rc[r], ps->s.rc[r]);
+			for (int r = 0; r < SPLIT_MAX; r++)
+				st->s.split_ns[r] = sub0(st->s.split_ns[r], ps->s.split_ns[r]);
+			hist_sub(&st->step_hist, &ps->step_hist);
+			hist_sub(&st->stmt_hist, &ps->stmt_hist);
+		}
+		for (size_t j = 0; j < p->sq.nfsyncs; j++) {
+			const struct sq_fsync_stat *pf = &p->sq.fsyncs[j];
+			struct sq_fsync_stat *f = target_sq_fsync(t, pf->dev, pf->ino);
+
+			if (!f)
+				return -ENOMEM;
+			f->count = sub0(f->count, pf->count);
+			f->total_ns = sub0(f->total_ns, pf->total_ns);
+		}
 	}
 	return 0;
 }
@@ -349,6 +519,11 @@ void model_free(struct model *m)
 		for (size_t j = 0; j < t->nfiles; j++)
 			free(t->files[j].path);
 		free(t->files);
+		free(t->sq.library);
+		for (size_t j = 0; j < t->sq.nstmts; j++)
+			free(t->sq.stmts[j].sql);
+		free(t->sq.stmts);
+		free(t->sq.fsyncs);
 	}
 	free(m->targets);
 	memset(m, 0, sizeof(*m));

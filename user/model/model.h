@@ -12,6 +12,7 @@
 #include <sys/types.h>
 #include "model/hist.h"
 #include "syscalls.h"
+#include "sqlite.h"
 
 #define IOGAP_VERSION "0.1.0"
 #define IOGAP_FORMAT 1
@@ -32,6 +33,32 @@ struct file_stat {
 	uint64_t count, total_ns, bytes;
 };
 
+/* One SQL text (by its hash) of a target; reports merge texts by template. */
+struct sql_stmt {
+	uint64_t hash;            /* 0: statements prepared before tracing began */
+	char *sql;                /* normalized template; NULL while its text has not arrived */
+	struct stmt_stats s;
+	struct hist step_hist;
+	struct hist stmt_hist;
+};
+
+struct sq_fsync_stat {
+	uint64_t ino;
+	uint32_t dev;
+	uint64_t count, total_ns;
+};
+
+struct sqlite_info {
+	char *library;            /* as the process sees it; NULL: no SQLite found */
+	const char *where;        /* "mapped", "static", "candidate" */
+	uint64_t processes;       /* processes whose SQLite iogap attached to */
+	uint64_t opens, closes, open_ns;
+	struct sql_stmt *stmts;
+	size_t nstmts, cap_stmts;
+	struct sq_fsync_stat *fsyncs;
+	size_t nfsyncs, cap_fsyncs;
+};
+
 struct target {
 	char *name;
 	enum target_kind kind;
@@ -47,6 +74,7 @@ struct target {
 	struct file_stat *files;
 	size_t nfiles, cap_files;
 	uint64_t exits;           /* target processes that exited */
+	struct sqlite_info sq;
 };
 
 struct model {
@@ -74,6 +102,16 @@ uint64_t model_drops(const struct model *m);
  * frees the array (its paths belong to t). */
 struct file_stat *target_files_by_path(const struct target *t, size_t *n);
 void target_sort_ops(struct target *t);
+
+struct sql_stmt *target_stmt(struct target *t, uint64_t hash);
+struct sq_fsync_stat *target_sq_fsync(struct target *t, uint32_t dev, uint64_t ino);
+/* Statements merged by template (texts differing only in literals add up), by step time,
+ * largest first; the caller frees the array (its strings and histograms are copies it owns:
+ * free with model_stmts_free). */
+struct sql_stmt *target_stmts_by_template(const struct target *t, size_t *n);
+void model_stmts_free(struct sql_stmt *s, size_t n);
+const char *model_split_name(unsigned i);
+const char *model_rc_name(unsigned i);
 
 /* Copies the structure of src into dst (deep), for later deltas. */
 int model_copy(struct model *dst, const struct model *src);

@@ -14,6 +14,73 @@ static cJSON *lat_json(const struct hist *h, uint64_t count, uint64_t sum, uint6
 	return o;
 }
 
+static const char *fsync_path(const struct target *t, const struct sq_fsync_stat *f)
+{
+	for (size_t i = 0; i < t->nfiles; i++)
+		if (t->files[i].ino == f->ino && t->files[i].dev == f->dev && t->files[i].path)
+			return t->files[i].path;
+	return "";
+}
+
+static cJSON *sqlite_json(const struct target *t)
+{
+	const struct sqlite_info *q = &t->sq;
+	cJSON *o, *arr;
+	struct sql_stmt *st;
+	size_t n;
+
+	if (!q->library && !q->nstmts)
+		return cJSON_CreateNull();
+	o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "library", q->library ? q->library : "");
+	cJSON_AddStringToObject(o, "where", q->where ? q->where : "");
+	cJSON_AddNumberToObject(o, "processes", (double)q->processes);
+	cJSON_AddNumberToObject(o, "opens", (double)q->opens);
+	cJSON_AddNumberToObject(o, "closes", (double)q->closes);
+	cJSON_AddNumberToObject(o, "open_ns", (double)q->open_ns);
+	arr = cJSON_AddArrayToObject(o, "fsync_by_file");
+	for (size_t i = 0; i < q->nfsyncs; i++) {
+		cJSON *e;
+
+		if (!q->fsyncs[i].count)
+			continue;
+		e = cJSON_CreateObject();
+		cJSON_AddStringToObject(e, "path", fsync_path(t, &q->fsyncs[i]));
+		cJSON_AddNumberToObject(e, "count", (double)q->fsyncs[i].count);
+		cJSON_AddNumberToObject(e, "total_ns", (double)q->fsyncs[i].total_ns);
+		cJSON_AddItemToArray(arr, e);
+	}
+	arr = cJSON_AddArrayToObject(o, "statements");
+	st = target_stmts_by_template(t, &n);
+	for (size_t i = 0; st && i < n; i++) {
+		const struct sql_stmt *s = &st[i];
+		cJSON *e = cJSON_CreateObject(), *rc, *split;
+		uint64_t sys = 0;
+
+		cJSON_AddStringToObject(e, "sql", s->sql);
+		cJSON_AddNumberToObject(e, "count", (double)s->s.count);
+		cJSON_AddNumberToObject(e, "steps", (double)s->s.steps);
+		cJSON_AddNumberToObject(e, "rows", (double)s->s.rows);
+		rc = cJSON_AddObjectToObject(e, "rc");
+		for (int r = 0; r < RC_MAX; r++)
+			cJSON_AddNumberToObject(rc, model_rc_name(r), (double)s->s.rc[r]);
+		cJSON_AddNumberToObject(e, "step_ns", (double)s->s.step_ns);
+		cJSON_AddItemToObject(e, "lat", lat_json(&s->stmt_hist, s->s.stmt_ended, s->s.stmt_ns,
+							 hist_max_estimate(&s->stmt_hist)));
+		cJSON_AddItemToObject(e, "step_lat", lat_json(&s->step_hist, s->s.steps, s->s.step_ns,
+							      hist_max_estimate(&s->step_hist)));
+		split = cJSON_AddObjectToObject(e, "split_ns");
+		for (int r = 0; r < SPLIT_MAX; r++)
+			sys += s->s.split_ns[r];
+		cJSON_AddNumberToObject(split, "cpu", (double)(s->s.step_ns > sys ? s->s.step_ns - sys : 0));
+		for (int r = 0; r < SPLIT_MAX; r++)
+			cJSON_AddNumberToObject(split, model_split_name(r), (double)s->s.split_ns[r]);
+		cJSON_AddItemToArray(arr, e);
+	}
+	model_stmts_free(st, n);
+	return o;
+}
+
 static cJSON *target_json(struct target *t)
 {
 	cJSON *o = cJSON_CreateObject(), *arr, *counts, *errs;
@@ -65,6 +132,8 @@ static cJSON *target_json(struct target *t)
 	}
 	free(files);
 
+	cJSON_AddItemToObject(o, "sqlite", sqlite_json(t));
+
 	counts = cJSON_AddObjectToObject(o, "syscall_counts");
 	errs = cJSON_AddObjectToObject(o, "syscall_errors");
 	for (unsigned nr = 0; nr < IOGAP_NR_SYSCALLS; nr++) {
@@ -103,6 +172,7 @@ char *report_json(struct model *m)
 	cJSON_AddNumberToObject(lost, "pid_map_full", (double)m->counters[CNT_TGID_MAP_FULL]);
 	cJSON_AddNumberToObject(lost, "cgroup_map_full", (double)m->counters[CNT_CGROUP_MAP_FULL]);
 	cJSON_AddNumberToObject(lost, "thread_state", (double)m->counters[CNT_TASK_STORAGE_FAIL]);
+	cJSON_AddNumberToObject(lost, "sqlite_map_full", (double)m->counters[CNT_SQ_MAP_FULL]);
 	arr = cJSON_AddArrayToObject(root, "targets");
 	for (size_t i = 0; i < m->ntargets; i++)
 		cJSON_AddItemToArray(arr, target_json(&m->targets[i]));

@@ -64,6 +64,76 @@ static int cmp_calls(const void *a, const void *b)
 	return x->count < y->count ? 1 : x->count > y->count ? -1 : 0;
 }
 
+static uint64_t stmt_cpu_ns(const struct stmt_stats *s)
+{
+	uint64_t sys = 0;
+
+	for (int i = 0; i < SPLIT_MAX; i++)
+		sys += s->split_ns[i];
+	return s->step_ns > sys ? s->step_ns - sys : 0;
+}
+
+static const char *fsync_path(struct target *t, const struct sq_fsync_stat *f)
+{
+	for (size_t i = 0; i < t->nfiles; i++)
+		if (t->files[i].ino == f->ino && t->files[i].dev == f->dev && t->files[i].path)
+			return t->files[i].path;
+	return "(unknown file)";
+}
+
+static void print_sqlite(FILE *out, struct target *t, double secs, int top)
+{
+	struct sqlite_info *q = &t->sq;
+	struct sql_stmt *st;
+	size_t n;
+
+	if (!q->library && !q->nstmts)
+		return;
+	fprintf(out, "  SQLite %s (%s, %" PRIu64 " process%s attached): %" PRIu64 " opens (%.1f/s), %"
+		PRIu64 " closes\n", q->library ? q->library : "?", q->where ? q->where : "?",
+		q->processes, q->processes == 1 ? "" : "es", q->opens, secs > 0 ? q->opens / secs : 0.0,
+		q->closes);
+	st = target_stmts_by_template(t, &n);
+	if (!st)
+		return;
+	if (n) {
+		fprintf(out, "  %9s %8s %8s %8s %8s %8s  %4s %4s %4s %4s %4s %4s %4s  %s\n", "STEP TIME",
+			"COUNT", "ROWS", "P50", "P95", "P99", "cpu%", "rd%", "wr%", "sync", "lock", "busy",
+			"oth%", "STATEMENT (whole-statement latency; % of step time)");
+	}
+	for (size_t i = 0; i < n && i < (size_t)top; i++) {
+		const struct sql_stmt *s = &st[i];
+		const struct hist *h = hist_count(&s->stmt_hist) ? &s->stmt_hist : &s->step_hist;
+		char tot[16], p50[16], p95[16], p99[16];
+		double d = s->s.step_ns ? 100.0 / s->s.step_ns : 0;
+
+		report_fmt_ns(tot, sizeof(tot), s->s.step_ns);
+		report_fmt_ns(p50, sizeof(p50), hist_percentile(h, 0.50, 0));
+		report_fmt_ns(p95, sizeof(p95), hist_percentile(h, 0.95, 0));
+		report_fmt_ns(p99, sizeof(p99), hist_percentile(h, 0.99, 0));
+		fprintf(out, "  %9s %8" PRIu64 " %8" PRIu64 " %8s %8s %8s  %4.0f %4.0f %4.0f %4.0f %4.0f %4.0f %4.0f  %.100s\n",
+			tot, (uint64_t)s->s.count, (uint64_t)s->s.rows, p50, p95, p99, stmt_cpu_ns(&s->s) * d,
+			s->s.split_ns[SPLIT_READ] * d, s->s.split_ns[SPLIT_WRITE] * d,
+			s->s.split_ns[SPLIT_FSYNC] * d, s->s.split_ns[SPLIT_LOCK] * d,
+			s->s.split_ns[SPLIT_BUSY_SLEEP] * d, s->s.split_ns[SPLIT_OTHER] * d, s->sql);
+		if (s->s.rc[RC_BUSY] || s->s.rc[RC_LOCKED] || s->s.rc[RC_ERROR_OTHER] || s->s.rc[RC_CONSTRAINT])
+			fprintf(out, "  %9s %8s result codes: %" PRIu64 " BUSY, %" PRIu64 " LOCKED, %" PRIu64
+				" CONSTRAINT, %" PRIu64 " other errors\n", "", "", (uint64_t)s->s.rc[RC_BUSY],
+				(uint64_t)s->s.rc[RC_LOCKED], (uint64_t)s->s.rc[RC_CONSTRAINT],
+				(uint64_t)s->s.rc[RC_ERROR_OTHER]);
+	}
+	model_stmts_free(st, n);
+	for (size_t i = 0; i < q->nfsyncs; i++) {
+		char tot[16];
+
+		if (!q->fsyncs[i].count)
+			continue;
+		report_fmt_ns(tot, sizeof(tot), q->fsyncs[i].total_ns);
+		fprintf(out, "  fsync inside SQLite: %8" PRIu64 " calls %9s  %s\n", q->fsyncs[i].count, tot,
+			fsync_path(t, &q->fsyncs[i]));
+	}
+}
+
 void report_text(FILE *out, struct model *m, const struct report_opts *o)
 {
 	double secs = m->duration_ns / 1e9;
@@ -98,6 +168,7 @@ void report_text(FILE *out, struct model *m, const struct report_opts *o)
 			io += t->ops[j].count;
 		if (!io) {
 			fprintf(out, "  no I/O syscalls\n");
+			print_sqlite(out, t, secs, top);
 			continue;
 		}
 		fprintf(out, "  %-16s %-5s %9s %9s %7s %9s %8s %8s %8s %8s %8s\n", "OP", "FD", "COUNT",
@@ -115,5 +186,6 @@ void report_text(FILE *out, struct model *m, const struct report_opts *o)
 			}
 		}
 		free(files);
+		print_sqlite(out, t, secs, top);
 	}
 }

@@ -1,0 +1,449 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+/*
+ * SQLite: uprobes on libsqlite3 (or a static executable), attached per target process by user
+ * space. The statement's SQL text is read at prepare and sent once per distinct text; steps,
+ * rows, result codes and latencies accumulate per {target, text hash}; time inside
+ * sqlite3_step/exec is split by the syscalls the thread makes meanwhile (syscalls.bpf.c adds
+ * them to the shared thread state while sq_depth > 0).
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include "sqlite.h"
+#include "histogram.h"
+#include "filter.bpf.h"
+#include "thread.bpf.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+#define SQLITE_OK 0
+#define SQLITE_BUSY 5
+#define SQLITE_LOCKED 6
+#define SQLITE_CONSTRAINT 19
+#define SQLITE_MISUSE 21
+#define SQLITE_ROW 100
+#define SQLITE_DONE 101
+
+struct stmt_key {
+	__u64 stmt;
+	__u32 tgid;
+	__u32 pad;
+};
+
+struct stmt_state {
+	__u64 hash;
+	__u64 first_ts;           /* first step of the current execution; 0 when not started */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct stmt_key);
+	__type(value, struct stmt_state);
+} stmts SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 8192);
+	__type(key, struct sq_key);
+	__type(value, struct stmt_stats);
+} sq_stats SEC(".maps");
+
+/* Sparse latency histograms: one entry per used bucket. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct sq_hist_key);
+	__type(value, __u64);
+} sq_hist SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, IOGAP_MAX_SLOTS);
+	__type(key, __u32);
+	__type(value, struct sq_slot_stats);
+} sq_slots SEC(".maps");
+
+/* Texts already sent to user space, by hash. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64);
+	__type(value, __u8);
+} sql_seen SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct sql_text_event);
+} sql_scratch SEC(".maps");
+
+static struct stmt_stats zero_stats;
+
+static __always_inline struct thread_state *thread(bool create)
+{
+	return bpf_task_storage_get(&thread_states, bpf_get_current_task_btf(), 0,
+				    create ? BPF_LOCAL_STORAGE_GET_F_CREATE : 0);
+}
+
+/* Reads the SQL text at sql (at most len bytes when len > 0), hashes it, and sends it to user
+ * space the first time this text is seen. Returns the hash (never 0). */
+static __always_inline __u64 sql_capture(__u32 slot, const char *sql, long len)
+{
+	struct sql_text_event *s, *e;
+	__u32 zero = 0, n;
+	__u64 h = 14695981039346656037ULL;
+	__u8 one = 1;
+	long got;
+
+	s = bpf_map_lookup_elem(&sql_scratch, &zero);
+	if (!s || !sql)
+		return 1;
+	if (len <= 0 || len > SQL_TEXT_MAX - 1)
+		len = SQL_TEXT_MAX - 1;
+	got = bpf_probe_read_user_str(s->text, (len & (SQL_TEXT_MAX - 1)) + 1, sql);
+	if (got <= 0)
+		return 1;
+	n = got - 1;
+	for (__u32 i = 0; i < SQL_TEXT_MAX; i++) {
+		if (i >= n)
+			break;
+		h ^= (__u8)s->text[i];
+		h *= 1099511628211ULL;
+	}
+	if (!h)
+		h = 1;
+	if (bpf_map_lookup_elem(&sql_seen, &h))
+		return h;
+	e = event_reserve(sizeof(*e));
+	if (!e)
+		return h;         /* not marked seen: sent with a later prepare */
+	bpf_map_update_elem(&sql_seen, &h, &one, BPF_ANY);
+	event_fill_hdr(&e->hdr, EV_SQL_TEXT, slot);
+	e->hash = h;
+	e->len = n;
+	e->truncated = n >= SQL_TEXT_MAX - 1;
+	bpf_probe_read_kernel(e->text, sizeof(e->text), s->text);
+	bpf_ringbuf_submit(e, 0);
+	return h;
+}
+
+static __always_inline struct stmt_stats *stats_of(__u32 slot, __u64 hash)
+{
+	struct sq_key k = { .hash = hash, .slot = slot };
+	struct stmt_stats *st = bpf_map_lookup_elem(&sq_stats, &k);
+
+	if (st)
+		return st;
+	bpf_map_update_elem(&sq_stats, &k, &zero_stats, BPF_NOEXIST);
+	return bpf_map_lookup_elem(&sq_stats, &k);
+}
+
+static __always_inline void hist_add(__u32 slot, __u64 hash, __u8 which, __u64 v)
+{
+	struct sq_hist_key k = { .hash = hash, .slot = slot, .which = which };
+	__u64 *c, one = 1;
+
+	k.bucket = hist_bucket(v);
+	c = bpf_map_lookup_elem(&sq_hist, &k);
+	if (c) {
+		__sync_fetch_and_add(c, 1);
+		return;
+	}
+	if (bpf_map_update_elem(&sq_hist, &k, &one, BPF_NOEXIST)) {
+		c = bpf_map_lookup_elem(&sq_hist, &k);
+		if (c)
+			__sync_fetch_and_add(c, 1);
+		else
+			counter_inc(CNT_SQ_MAP_FULL);
+	}
+}
+
+static __always_inline __u32 rc_index(int rc)
+{
+	switch (rc & 0xff) {
+	case SQLITE_ROW: return RC_ROW;
+	case SQLITE_DONE: return RC_DONE;
+	case SQLITE_BUSY: return RC_BUSY;
+	case SQLITE_LOCKED: return RC_LOCKED;
+	case SQLITE_CONSTRAINT: return RC_CONSTRAINT;
+	case SQLITE_MISUSE: return RC_MISUSE;
+	}
+	return RC_ERROR_OTHER;
+}
+
+/* Syscall time by class; user space derives CPU as step time minus these. */
+static __always_inline void split_add(struct stmt_stats *st, struct thread_state *ts)
+{
+	for (int i = 0; i < SPLIT_MAX; i++)
+		if (ts->sq_split[i])
+			__sync_fetch_and_add(&st->split_ns[i], ts->sq_split[i]);
+}
+
+static __always_inline int enter_sqlite(struct thread_state *ts)
+{
+	if (ts->sq_depth++ == 0) {
+		ts->sq_start = bpf_ktime_get_ns();
+		for (int i = 0; i < SPLIT_MAX; i++)
+			ts->sq_split[i] = 0;
+		return 1;
+	}
+	return 0;
+}
+
+static __always_inline void prepare_enter(__u64 sql, __u64 nbyte, __u64 ppstmt, __u64 pztail)
+{
+	struct thread_state *ts;
+	__u32 d;
+
+	if (target_slot() < 0)
+		return;
+	ts = thread(true);
+	if (!ts)
+		return;
+	d = ts->sq_prep_depth++;
+	if (d >= SQ_PREPARE_NEST)
+		return;            /* deeper than we keep: its return finds no arguments */
+	ts->sq_args[d][0] = sql;
+	ts->sq_args[d][1] = nbyte;
+	ts->sq_args[d][2] = ppstmt;
+	ts->sq_args[d][3] = pztail;
+}
+
+SEC("uprobe")
+int BPF_KPROBE(sq_prepare_v2, void *db, const char *sql, int nbyte, void **ppstmt, const char **pztail)
+{
+	prepare_enter((__u64)sql, nbyte, (__u64)ppstmt, (__u64)pztail);
+	return 0;
+}
+
+SEC("uprobe")
+int BPF_KPROBE(sq_prepare_v3, void *db, const char *sql, int nbyte, unsigned int flags, void **ppstmt)
+{
+	prepare_enter((__u64)sql, nbyte, (__u64)ppstmt, ctx->r9 /* 6th argument: pzTail */);
+	return 0;
+}
+
+SEC("uretprobe")
+int BPF_KRETPROBE(sq_prepare_ret, int rc)
+{
+	struct thread_state *ts;
+	struct stmt_state st = {};
+	struct stmt_key k = {};
+	__u64 stmt = 0, tail = 0, sql, *a;
+	long len;
+	__u32 d;
+	int slot = target_slot();
+
+	if (slot < 0 || !(ts = thread(false)) || !ts->sq_prep_depth)
+		return 0;
+	d = --ts->sq_prep_depth;
+	if (d >= SQ_PREPARE_NEST || rc != SQLITE_OK)
+		return 0;
+	a = ts->sq_args[d];
+	sql = a[0];
+	if (!sql || bpf_probe_read_user(&stmt, sizeof(stmt), (void *)a[2]) || !stmt)
+		return 0;          /* an empty statement (only whitespace or a comment) */
+	len = (int)a[1];
+	if (a[3] && !bpf_probe_read_user(&tail, sizeof(tail), (void *)a[3]) && tail > sql)
+		len = tail - sql;
+	st.hash = sql_capture(slot, (const char *)sql, len);
+	k.stmt = stmt;
+	k.tgid = bpf_get_current_pid_tgid() >> 32;
+	bpf_map_update_elem(&stmts, &k, &st, BPF_ANY);
+	return 0;
+}
+
+SEC("uprobe")
+int BPF_KPROBE(sq_step, void *stmt)
+{
+	struct thread_state *ts;
+
+	if (target_slot() < 0 || !(ts = thread(true)))
+		return 0;
+	if (enter_sqlite(ts))
+		ts->sq_stmt = (__u64)stmt;
+	return 0;
+}
+
+SEC("uretprobe")
+int BPF_KRETPROBE(sq_step_ret, int rc)
+{
+	struct stmt_key k = {};
+	struct stmt_state *ss, fresh = {};
+	struct thread_state *ts;
+	struct stmt_stats *st;
+	__u64 now = bpf_ktime_get_ns(), dur;
+	int slot = target_slot();
+	__u32 r;
+
+	if (slot < 0 || !(ts = thread(false)) || !ts->sq_depth)
+		return 0;
+	if (--ts->sq_depth)
+		return 0;          /* a step inside sqlite3_exec: the exec accounts for it */
+	dur = now - ts->sq_start;
+	k.stmt = ts->sq_stmt;
+	k.tgid = bpf_get_current_pid_tgid() >> 32;
+	ss = bpf_map_lookup_elem(&stmts, &k);
+	if (!ss) {
+		/* prepared before tracing began: counted under hash 0 */
+		bpf_map_update_elem(&stmts, &k, &fresh, BPF_NOEXIST);
+		ss = bpf_map_lookup_elem(&stmts, &k);
+		if (!ss)
+			return 0;
+	}
+	st = stats_of(slot, ss->hash);
+	if (!st) {
+		counter_inc(CNT_SQ_MAP_FULL);
+		return 0;
+	}
+	if (!ss->first_ts) {
+		ss->first_ts = ts->sq_start;
+		__sync_fetch_and_add(&st->count, 1);
+	}
+	__sync_fetch_and_add(&st->steps, 1);
+	r = rc_index(rc);
+	if (r < RC_MAX)
+		__sync_fetch_and_add(&st->rc[r], 1);
+	if (r == RC_ROW)
+		__sync_fetch_and_add(&st->rows, 1);
+	__sync_fetch_and_add(&st->step_ns, dur);
+	split_add(st, ts);
+	hist_add(slot, ss->hash, SQ_HIST_STEP, dur);
+	return 0;
+}
+
+/* The end of an execution: reset or finalize. */
+static __always_inline void stmt_end(void *stmt, bool finalize)
+{
+	struct stmt_key k = { .stmt = (__u64)stmt, .tgid = bpf_get_current_pid_tgid() >> 32 };
+	struct stmt_state *ss;
+	struct stmt_stats *st;
+	__u64 whole;
+	int slot = target_slot();
+
+	if (slot < 0 || !(ss = bpf_map_lookup_elem(&stmts, &k)))
+		return;
+	if (ss->first_ts) {
+		whole = bpf_ktime_get_ns() - ss->first_ts;
+		ss->first_ts = 0;
+		st = stats_of(slot, ss->hash);
+		if (st) {
+			__sync_fetch_and_add(&st->stmt_ns, whole);
+			__sync_fetch_and_add(&st->stmt_ended, 1);
+		}
+		hist_add(slot, ss->hash, SQ_HIST_STMT, whole);
+	}
+	if (finalize)
+		bpf_map_delete_elem(&stmts, &k);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(sq_reset, void *stmt)
+{
+	stmt_end(stmt, false);
+	return 0;
+}
+
+SEC("uprobe")
+int BPF_KPROBE(sq_finalize, void *stmt)
+{
+	stmt_end(stmt, true);
+	return 0;
+}
+
+SEC("uprobe")
+int BPF_KPROBE(sq_exec, void *db, const char *sql)
+{
+	struct thread_state *ts;
+
+	if (target_slot() < 0 || !(ts = thread(true)))
+		return 0;
+	if (enter_sqlite(ts))
+		ts->sq_exec_sql = (__u64)sql;
+	return 0;
+}
+
+SEC("uretprobe")
+int BPF_KRETPROBE(sq_exec_ret, int rc)
+{
+	struct thread_state *ts;
+	struct stmt_stats *st;
+	__u64 now = bpf_ktime_get_ns(), dur, hash;
+	int slot = target_slot();
+	__u32 r;
+
+	if (slot < 0 || !(ts = thread(false)) || !ts->sq_depth)
+		return 0;
+	if (--ts->sq_depth)
+		return 0;
+	dur = now - ts->sq_start;
+	hash = sql_capture(slot, (const char *)ts->sq_exec_sql, 0);
+	st = stats_of(slot, hash);
+	if (!st) {
+		counter_inc(CNT_SQ_MAP_FULL);
+		return 0;
+	}
+	__sync_fetch_and_add(&st->count, 1);
+	r = rc_index(rc == SQLITE_OK ? SQLITE_DONE : rc);
+	if (r < RC_MAX)
+		__sync_fetch_and_add(&st->rc[r], 1);
+	__sync_fetch_and_add(&st->step_ns, dur);
+	__sync_fetch_and_add(&st->stmt_ns, dur);
+	__sync_fetch_and_add(&st->stmt_ended, 1);
+	split_add(st, ts);
+	hist_add(slot, hash, SQ_HIST_STEP, dur);
+	hist_add(slot, hash, SQ_HIST_STMT, dur);
+	return 0;
+}
+
+SEC("uprobe")
+int BPF_KPROBE(sq_open)
+{
+	struct thread_state *ts;
+	int slot = target_slot();
+	__u32 k = slot;
+	struct sq_slot_stats *s;
+
+	if (slot < 0 || !(ts = thread(true)))
+		return 0;
+	ts->sq_open_ts = bpf_ktime_get_ns();
+	s = bpf_map_lookup_elem(&sq_slots, &k);
+	if (s)
+		__sync_fetch_and_add(&s->opens, 1);
+	return 0;
+}
+
+SEC("uretprobe")
+int BPF_KRETPROBE(sq_open_ret)
+{
+	struct thread_state *ts;
+	int slot = target_slot();
+	__u32 k = slot;
+	struct sq_slot_stats *s;
+
+	if (slot < 0 || !(ts = thread(false)) || !ts->sq_open_ts)
+		return 0;
+	s = bpf_map_lookup_elem(&sq_slots, &k);
+	if (s)
+		__sync_fetch_and_add(&s->open_ns, bpf_ktime_get_ns() - ts->sq_open_ts);
+	ts->sq_open_ts = 0;
+	return 0;
+}
+
+SEC("uprobe")
+int BPF_KPROBE(sq_close)
+{
+	int slot = target_slot();
+	__u32 k = slot;
+	struct sq_slot_stats *s;
+
+	if (slot < 0)
+		return 0;
+	s = bpf_map_lookup_elem(&sq_slots, &k);
+	if (s)
+		__sync_fetch_and_add(&s->closes, 1);
+	return 0;
+}

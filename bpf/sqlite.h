@@ -1,0 +1,84 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+/*
+ * SQLite module: uprobes on libsqlite3 (per process). Per target x statement text: executions,
+ * steps, rows, result codes, time in sqlite3_step and per whole statement, and that time split
+ * by what the thread did inside SQLite (measured by the syscall module on the same thread).
+ */
+#ifndef IOGAP_SQLITE_H
+#define IOGAP_SQLITE_H
+
+#include "iogap.h"
+
+/* How time inside sqlite3_step/exec is split: syscall classes, and the rest is CPU. */
+enum sq_split {
+	SPLIT_READ = 0,
+	SPLIT_WRITE,
+	SPLIT_FSYNC,
+	SPLIT_LOCK,
+	SPLIT_BUSY_SLEEP,         /* nanosleep inside SQLite: the busy handler waiting for a lock */
+	SPLIT_OTHER,              /* any other syscall */
+	SPLIT_MAX,
+};
+
+/* Result codes kept apart (primary codes; extended codes are masked to their primary). */
+enum sq_rc {
+	RC_ROW = 0, RC_DONE, RC_BUSY, RC_LOCKED, RC_CONSTRAINT, RC_MISUSE, RC_ERROR_OTHER, RC_MAX,
+};
+
+#define SQL_TEXT_MAX 512
+#define SQ_HIST_STEP 0            /* sq_hist.which: sqlite3_step latency */
+#define SQ_HIST_STMT 1            /* sq_hist.which: whole statement, first step to reset/finalize */
+
+struct sq_key {
+	__u64 hash;               /* of the statement's SQL text as prepared; 0: prepared before tracing */
+	__u32 slot;
+	__u32 pad;
+};
+_Static_assert(sizeof(struct sq_key) == 16, "sq_key layout");
+
+struct stmt_stats {
+	__u64 count;              /* executions: first step after prepare or reset */
+	__u64 steps;
+	__u64 rows;
+	__u64 rc[RC_MAX];
+	__u64 step_ns;
+	__u64 stmt_ns;            /* whole statements that ended (reset/finalize) */
+	__u64 stmt_ended;
+	__u64 split_ns[SPLIT_MAX];
+};
+
+struct sq_hist_key {
+	__u64 hash;
+	__u32 slot;
+	__u16 bucket;
+	__u8 which;
+	__u8 pad;
+};
+_Static_assert(sizeof(struct sq_hist_key) == 16, "sq_hist_key layout");
+
+struct sq_slot_stats {
+	__u64 opens;
+	__u64 closes;
+	__u64 open_ns;
+};
+
+struct sq_file_key {
+	__u64 ino;
+	__u32 dev;
+	__u32 slot;
+};
+
+struct sq_file_stats {
+	__u64 count;
+	__u64 total_ns;
+};
+
+struct sql_text_event {
+	struct event_hdr hdr;
+	__u64 hash;
+	__u32 len;                /* bytes in text (truncated to SQL_TEXT_MAX - 1) */
+	__u32 truncated;
+	char text[SQL_TEXT_MAX];
+};
+
+#endif

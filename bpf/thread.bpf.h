@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+/*
+ * Per-thread state in task-local storage, shared by every module through one map (user space
+ * hands the syscall module's map to the others before load): the syscall in progress, and
+ * whether the thread is inside SQLite, so syscalls made there are added to SQLite's split.
+ */
+#ifndef IOGAP_THREAD_BPF_H
+#define IOGAP_THREAD_BPF_H
+
+#include "sqlite.h"
+
+#define SQ_PREPARE_NEST 4
+
+struct thread_state {
+	__u64 ts;                 /* syscall entry time */
+	__u64 arg;                /* the path pointer of an open */
+	__u64 ino;
+	__u32 dev;
+	__u32 nr;
+	__u32 slot;
+	__u16 op;
+	__u8 fd_kind;
+	__u8 active;
+	/* SQLite */
+	__u32 sq_depth;           /* nesting of sqlite3_step/exec; > 0 while inside */
+	__u32 sq_pad;
+	__u64 sq_start;
+	__u64 sq_split[SPLIT_MAX];
+	/* prepare's arguments, a small stack: preparing can read the schema, which prepares */
+	__u64 sq_args[SQ_PREPARE_NEST][4];     /* sql, nbyte, ppstmt, pztail */
+	__u32 sq_prep_depth;
+	__u32 sq_pad2;
+	__u64 sq_stmt;            /* the statement of the sqlite3_step in progress */
+	__u64 sq_exec_sql;        /* the SQL of the sqlite3_exec in progress */
+	__u64 sq_open_ts;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct thread_state);
+} thread_states SEC(".maps");
+
+#endif

@@ -1,0 +1,382 @@
+#define _GNU_SOURCE
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "collect/collector.h"
+#include "collect/elf.h"
+#include "collect/sqlite_find.h"
+#include "collect/sqlite_probes.h"
+#include "model/sql.h"
+#include "sqlite.skel.h"
+#include "syscalls.skel.h"
+
+struct sq_proc {
+	pid_t pid;
+	__u32 slot;
+	uint64_t dev, ino;        /* the library (or executable) attached to; 0: none found */
+	int nlinks;
+	struct bpf_link *links[2 * SQ_NFUNCS];
+};
+
+struct sq_text {
+	uint64_t hash;
+	char *sql;
+};
+
+static int grow(void **arr, size_t *cap, size_t n, size_t size)
+{
+	size_t ncap;
+	void *q;
+
+	if (n < *cap)
+		return 0;
+	ncap = *cap ? *cap * 2 : 16;
+	q = realloc(*arr, ncap * size);
+	if (!q)
+		return -ENOMEM;
+	*arr = q;
+	*cap = ncap;
+	return 0;
+}
+
+int sqlite_probes_open(struct sqlite_probes *p, struct syscalls_bpf *sys, const char *btf_path,
+		       bool verbose)
+{
+	struct sqlite_bpf *s;
+	int err;
+
+	memset(p, 0, sizeof(*p));
+	p->verbose = verbose;
+	s = sqlite_bpf__open_opts(&(struct bpf_object_open_opts){
+		.sz = sizeof(struct bpf_object_open_opts), .btf_custom_path = btf_path });
+	if (!s)
+		return -errno;
+	s->rodata->have_cgroup_targets = sys->rodata->have_cgroup_targets;
+	s->rodata->have_pid_targets = sys->rodata->have_pid_targets;
+	/* one set of targets, one thread state, one ring buffer for all modules */
+	if ((err = bpf_map__reuse_fd(s->maps.cgroup_slots, bpf_map__fd(sys->maps.cgroup_slots))) ||
+	    (err = bpf_map__reuse_fd(s->maps.tgid_slots, bpf_map__fd(sys->maps.tgid_slots))) ||
+	    (err = bpf_map__reuse_fd(s->maps.counters, bpf_map__fd(sys->maps.counters))) ||
+	    (err = bpf_map__reuse_fd(s->maps.events, bpf_map__fd(sys->maps.events))) ||
+	    (err = bpf_map__reuse_fd(s->maps.thread_states, bpf_map__fd(sys->maps.thread_states))) ||
+	    (err = sqlite_bpf__load(s))) {
+		sqlite_bpf__destroy(s);
+		return err;
+	}
+	p->skel = s;
+	return 0;
+}
+
+static struct sq_proc *proc_find(struct sqlite_probes *p, pid_t pid, uint64_t dev, uint64_t ino)
+{
+	for (size_t i = 0; i < p->nprocs; i++)
+		if (p->procs[i].pid == pid && p->procs[i].dev == dev && p->procs[i].ino == ino)
+			return &p->procs[i];
+	return NULL;
+}
+
+bool sqlite_probes_known(struct sqlite_probes *p, pid_t pid)
+{
+	for (size_t i = 0; i < p->nprocs; i++)
+		if (p->procs[i].pid == pid)
+			return true;
+	return false;
+}
+
+static void proc_detach(struct sq_proc *pr)
+{
+	for (int i = 0; i < pr->nlinks; i++)
+		bpf_link__destroy(pr->links[i]);
+	pr->nlinks = 0;
+}
+
+/* Entry and return programs per function (NULL: none). */
+static void progs_of(struct sqlite_bpf *s, int f, struct bpf_program **entry, struct bpf_program **ret)
+{
+	*entry = *ret = NULL;
+	switch (f) {
+	case SQ_PREPARE_V2: *entry = s->progs.sq_prepare_v2; *ret = s->progs.sq_prepare_ret; break;
+	case SQ_PREPARE_V3: *entry = s->progs.sq_prepare_v3; *ret = s->progs.sq_prepare_ret; break;
+	case SQ_STEP: *entry = s->progs.sq_step; *ret = s->progs.sq_step_ret; break;
+	case SQ_EXEC: *entry = s->progs.sq_exec; *ret = s->progs.sq_exec_ret; break;
+	case SQ_FINALIZE: *entry = s->progs.sq_finalize; break;
+	case SQ_RESET: *entry = s->progs.sq_reset; break;
+	case SQ_OPEN_V2: case SQ_OPEN: *entry = s->progs.sq_open; *ret = s->progs.sq_open_ret; break;
+	case SQ_CLOSE: case SQ_CLOSE_V2: *entry = s->progs.sq_close; break;
+	}
+}
+
+static int attach_lib(struct sqlite_probes *p, struct model *m, __u32 slot, pid_t pid,
+		      const struct sqlite_lib *lib)
+{
+	static const char *const where_names[] = { [SQW_MAPPED] = "mapped", [SQW_STATIC] = "static",
+						   [SQW_CANDIDATE] = "candidate" };
+	struct target *t = slot < m->ntargets ? &m->targets[slot] : NULL;
+	struct sq_proc *pr;
+	int err = 0;
+
+	if (!t || proc_find(p, pid, lib->dev, lib->ino))
+		return 0;
+	if (grow((void **)&p->procs, &p->cap, p->nprocs, sizeof(*pr)))
+		return -ENOMEM;
+	pr = &p->procs[p->nprocs];
+	memset(pr, 0, sizeof(*pr));
+	pr->pid = pid;
+	pr->slot = slot;
+	pr->dev = lib->dev;
+	pr->ino = lib->ino;
+	for (int f = 0; f < SQ_NFUNCS && !err; f++) {
+		struct bpf_program *progs[2];
+
+		if (!lib->offs[f])
+			continue;
+		progs_of(p->skel, f, &progs[0], &progs[1]);
+		for (int r = 0; r < 2 && progs[r]; r++) {
+			LIBBPF_OPTS(bpf_uprobe_opts, uo, .retprobe = r == 1);
+			struct bpf_link *l = bpf_program__attach_uprobe_opts(progs[r], pid, lib->path,
+									     lib->offs[f], &uo);
+
+			if (!l) {
+				err = -errno;
+				fprintf(stderr, "iogap: cannot attach to %s in pid %d (%s): %s\n",
+					sqlite_func_names[f], pid, lib->shown, strerror(-err));
+				break;
+			}
+			pr->links[pr->nlinks++] = l;
+		}
+	}
+	if (err) {
+		proc_detach(pr);
+		return err;
+	}
+	p->nprocs++;
+	t->sq.processes++;
+	if (!t->sq.library || lib->where != SQW_CANDIDATE) {
+		free(t->sq.library);
+		t->sq.library = strdup(lib->shown);
+		t->sq.where = where_names[lib->where];
+	}
+	fprintf(stderr, "iogap: +%.2fs SQLite in pid %d of %s: %s (%s, %d probes)\n",
+		(collector_now_ns() - m->start_ns) / 1e9 * (m->start_ns != 0), pid, t->name, lib->shown,
+		where_names[lib->where], pr->nlinks);
+	return 1;
+}
+
+int sqlite_probes_attach(struct sqlite_probes *p, struct model *m, __u32 slot, pid_t pid,
+			 bool allow_candidate)
+{
+	struct sqlite_lib lib;
+	int err;
+
+	if (!p->skel)
+		return 0;
+	err = sqlite_find(pid, allow_candidate, &lib);
+	if (err == -ENOENT || err == -ESRCH)
+		return 0;
+	if (err)
+		return err;
+	return attach_lib(p, m, slot, pid, &lib);
+}
+
+/* The command has not exec'd yet, so its /proc entries still show iogap: look at the file. */
+int sqlite_probes_attach_command(struct sqlite_probes *p, struct model *m, __u32 slot, pid_t pid,
+				 const char *file)
+{
+	static const char *const libs[] = {
+		"/lib/x86_64-linux-gnu/libsqlite3.so.0", "/usr/lib/x86_64-linux-gnu/libsqlite3.so.0",
+		"/usr/lib64/libsqlite3.so.0", "/usr/lib/libsqlite3.so.0", "/usr/local/lib/libsqlite3.so.0",
+	};
+	struct sqlite_lib lib;
+	char exe[PATH_MAX];
+	const char *path = getenv("PATH");
+	struct stat st;
+	int n, rc = 0;
+
+	if (!p->skel)
+		return 0;
+	exe[0] = 0;
+	if (strchr(file, '/')) {
+		if (!realpath(file, exe))
+			exe[0] = 0;
+	} else {
+		for (const char *d = path ? path : "/usr/bin:/bin"; *d;) {
+			size_t k = strcspn(d, ":");
+			char cand[PATH_MAX];
+
+			snprintf(cand, sizeof(cand), "%.*s/%s", (int)k, k ? d : ".", file);
+			if (!access(cand, X_OK) && realpath(cand, exe))
+				break;
+			exe[0] = 0;
+			d += k + (d[k] == ':');
+		}
+	}
+	/* statically linked: the executable has the functions itself */
+	if (exe[0]) {
+		memset(&lib, 0, sizeof(lib));
+		n = elf_func_offsets(exe, sqlite_func_names, SQ_NFUNCS, lib.offs);
+		if (n > 0 && lib.offs[SQ_STEP] && !stat(exe, &st)) {
+			snprintf(lib.path, sizeof(lib.path), "%s", exe);
+			snprintf(lib.shown, sizeof(lib.shown), "%s", exe);
+			lib.dev = st.st_dev;
+			lib.ino = st.st_ino;
+			lib.where = SQW_STATIC;
+			return attach_lib(p, m, slot, pid, &lib);
+		}
+	}
+	/* dynamically linked, now or later (dlopen): the system's library */
+	for (size_t i = 0; i < sizeof(libs) / sizeof(libs[0]); i++) {
+		char real[PATH_MAX];
+
+		if (!realpath(libs[i], real) || stat(real, &st))
+			continue;
+		memset(&lib, 0, sizeof(lib));
+		if (elf_func_offsets(real, sqlite_func_names, SQ_NFUNCS, lib.offs) <= 0 || !lib.offs[SQ_STEP])
+			continue;
+		snprintf(lib.path, sizeof(lib.path), "%s", real);
+		snprintf(lib.shown, sizeof(lib.shown), "%s", real);
+		lib.dev = st.st_dev;
+		lib.ino = st.st_ino;
+		lib.where = SQW_CANDIDATE;
+		rc = attach_lib(p, m, slot, pid, &lib);
+		break;
+	}
+	return rc;
+}
+
+void sqlite_probes_text(struct sqlite_probes *p, const void *event, size_t size)
+{
+	const struct sql_text_event *e = event;
+	char buf[SQL_TEXT_MAX * 2];
+	struct sq_text *t;
+
+	if (size < sizeof(*e))
+		return;
+	for (size_t i = 0; i < p->ntexts; i++)
+		if (p->texts[i].hash == e->hash)
+			return;
+	if (grow((void **)&p->texts, &p->cap_texts, p->ntexts, sizeof(*t)))
+		return;
+	sql_normalize(e->text, e->len < SQL_TEXT_MAX ? e->len : SQL_TEXT_MAX - 1, buf, sizeof(buf));
+	if (e->truncated && strlen(buf) + 4 < sizeof(buf))
+		strcat(buf, " ...");
+	t = &p->texts[p->ntexts];
+	t->hash = e->hash;
+	t->sql = strdup(buf);
+	if (t->sql)
+		p->ntexts++;
+}
+
+static const char *text_of(struct sqlite_probes *p, uint64_t hash)
+{
+	for (size_t i = 0; i < p->ntexts; i++)
+		if (p->texts[i].hash == hash)
+			return p->texts[i].sql;
+	return NULL;
+}
+
+void sqlite_probes_snapshot(struct sqlite_probes *p, struct model *m)
+{
+	struct sq_key k, next, *prev = NULL;
+	struct sq_hist_key hk, hnext, *hprev = NULL;
+	struct stmt_stats st;
+	int fd;
+
+	if (!p->skel)
+		return;
+	fd = bpf_map__fd(p->skel->maps.sq_stats);
+	while (!bpf_map_get_next_key(fd, prev, &next)) {
+		k = next;
+		prev = &k;
+		if (k.slot >= m->ntargets || bpf_map_lookup_elem(fd, &k, &st))
+			continue;
+		struct sql_stmt *s = target_stmt(&m->targets[k.slot], k.hash);
+
+		if (!s)
+			continue;
+		s->s = st;
+		if (!s->sql && text_of(p, k.hash))
+			s->sql = strdup(text_of(p, k.hash));
+		memset(&s->step_hist, 0, sizeof(s->step_hist));
+		memset(&s->stmt_hist, 0, sizeof(s->stmt_hist));
+	}
+	fd = bpf_map__fd(p->skel->maps.sq_hist);
+	while (!bpf_map_get_next_key(fd, hprev, &hnext)) {
+		__u64 c;
+
+		hk = hnext;
+		hprev = &hk;
+		if (hk.slot >= m->ntargets || hk.bucket >= HIST_BUCKETS || bpf_map_lookup_elem(fd, &hk, &c))
+			continue;
+		struct sql_stmt *s = target_stmt(&m->targets[hk.slot], hk.hash);
+
+		if (s)
+			(hk.which == SQ_HIST_STEP ? &s->step_hist : &s->stmt_hist)->b[hk.bucket] = c;
+	}
+	fd = bpf_map__fd(p->skel->maps.sq_slots);
+	for (__u32 i = 0; i < m->ntargets && i < IOGAP_MAX_SLOTS; i++) {
+		struct sq_slot_stats ss;
+
+		if (bpf_map_lookup_elem(fd, &i, &ss))
+			continue;
+		m->targets[i].sq.opens = ss.opens;
+		m->targets[i].sq.closes = ss.closes;
+		m->targets[i].sq.open_ns = ss.open_ns;
+	}
+}
+
+void sqlite_probes_fsync_snapshot(struct syscalls_bpf *sys, struct model *m)
+{
+	struct sq_file_key fk, fnext, *fprev = NULL;
+	int fd = bpf_map__fd(sys->maps.sq_fsync);
+
+	while (!bpf_map_get_next_key(fd, fprev, &fnext)) {
+		struct sq_file_stats fs;
+		struct sq_fsync_stat *f;
+
+		fk = fnext;
+		fprev = &fk;
+		if (fk.slot >= m->ntargets || bpf_map_lookup_elem(fd, &fk, &fs))
+			continue;
+		f = target_sq_fsync(&m->targets[fk.slot], fk.dev, fk.ino);
+		if (f) {
+			f->count = fs.count;
+			f->total_ns = fs.total_ns;
+		}
+	}
+}
+
+void sqlite_probes_reap(struct sqlite_probes *p)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < p->nprocs; i++) {
+		char path[64];
+
+		snprintf(path, sizeof(path), "/proc/%d", p->procs[i].pid);
+		if (access(path, F_OK)) {
+			proc_detach(&p->procs[i]);
+			continue;
+		}
+		p->procs[k++] = p->procs[i];
+	}
+	p->nprocs = k;
+}
+
+void sqlite_probes_close(struct sqlite_probes *p)
+{
+	for (size_t i = 0; i < p->nprocs; i++)
+		proc_detach(&p->procs[i]);
+	free(p->procs);
+	for (size_t i = 0; i < p->ntexts; i++)
+		free(p->texts[i].sql);
+	free(p->texts);
+	sqlite_bpf__destroy(p->skel);
+	memset(p, 0, sizeof(*p));
+}

@@ -1,0 +1,45 @@
+/* Attaching the SQLite uprobes to target processes, and reading what they measured. */
+#ifndef IOGAP_COLLECT_SQLITE_PROBES_H
+#define IOGAP_COLLECT_SQLITE_PROBES_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include "model/model.h"
+
+struct syscalls_bpf;
+struct sqlite_bpf;
+struct sq_proc;
+
+struct sqlite_probes {
+	struct sqlite_bpf *skel;
+	struct sq_proc *procs;    /* processes attached (or known to have no SQLite) */
+	size_t nprocs, cap;
+	struct sq_text *texts;    /* hash -> template, from the SQL text events */
+	size_t ntexts, cap_texts;
+	bool verbose;
+};
+
+/* Opens and loads the SQLite module, sharing the target, thread and event maps of sys. */
+int sqlite_probes_open(struct sqlite_probes *p, struct syscalls_bpf *sys, const char *btf_path,
+		       bool verbose);
+/* Attaches to pid (slot's target) if it has SQLite; allow_candidate: a process that just
+ * started, which may load the library later. 1 attached, 0 nothing to attach, -errno. */
+int sqlite_probes_attach(struct sqlite_probes *p, struct model *m, __u32 slot, pid_t pid,
+			 bool allow_candidate);
+/* Attaches, before it execs, to a command iogap launched: its executable (if it links SQLite
+ * statically) and the system's libsqlite3 (if it loads it). */
+int sqlite_probes_attach_command(struct sqlite_probes *p, struct model *m, __u32 slot, pid_t pid,
+				 const char *file);
+/* A SQL text event: remembers its template. */
+void sqlite_probes_text(struct sqlite_probes *p, const void *event, size_t size);
+/* Reads the SQLite maps into the model (cumulative). */
+void sqlite_probes_snapshot(struct sqlite_probes *p, struct model *m);
+/* SQLite's fsyncs by file (measured by the syscall module) into the model. */
+void sqlite_probes_fsync_snapshot(struct syscalls_bpf *sys, struct model *m);
+/* Drops processes that are gone (their uprobes went with them). */
+void sqlite_probes_reap(struct sqlite_probes *p);
+bool sqlite_probes_known(struct sqlite_probes *p, pid_t pid);
+void sqlite_probes_close(struct sqlite_probes *p);
+
+#endif

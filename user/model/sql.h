@@ -1,0 +1,21 @@
+/* SQL statement templates: literal values out, structure in. */
+#ifndef IOGAP_MODEL_SQL_H
+#define IOGAP_MODEL_SQL_H
+
+#include <stddef.h>
+
+/* Normalizes one SQL statement into a template: string literals ('..', with '' escapes), numeric
+ * literals (ints, decimals, exponents, hex 0x.., but not digits inside identifiers like t1 or
+ * "col2"), blob literals X'..', and parenthesized lists made only of literals/placeholders
+ * (IN (1, 2, 3) -> IN (?)) become ?; existing ?, ?NNN, :name, @name, $name placeholders stay;
+ * -- and slash-star comments are dropped; whitespace runs fold to one space; leading/trailing
+ * space and a trailing ';' are trimmed; quoted identifiers ("x", `x`, [x]) and keyword case are
+ * kept. Literal values never appear in the output. Writes at most outlen-1 bytes plus NUL
+ * (truncates safely, never in the middle of a UTF-8 sequence); returns the length written. len
+ * bounds the input (the text need not be NUL-terminated; stop at NUL too).
+ * A sign before a number that follows an operator, '(', ',', a keyword (WHERE, AND, LIMIT, ...)
+ * or the start goes into the ? (x = -5 -> x = ?; a-5 -> a-?). A list of one element is
+ * normalized element-wise: (5) -> (?), (:id) stays. A comment counts as whitespace. */
+size_t sql_normalize(const char *sql, size_t len, char *out, size_t outlen);
+
+#endif
