@@ -28,6 +28,7 @@ enum iogap_event_type {
 	EV_CGROUP_MKDIR = 4,      /* a cgroup was created under a target cgroup */
 	EV_PROC_EXEC = 5,         /* a target process exec'd: attach its uprobes */
 	EV_SQL_TEXT = 6,          /* a SQL text seen for the first time */
+	EV_PROC_STOPPED = 7,      /* a launched process's forked child, stopped before it runs */
 };
 
 struct event_hdr {
@@ -42,7 +43,7 @@ _Static_assert(sizeof(struct event_hdr) == 24, "event_hdr layout");
 struct task_event {
 	struct event_hdr hdr;
 	__u32 child_pid;          /* EV_PROC_FORK only */
-	__u32 pad;
+	__u32 stopped;            /* EV_PROC_EXEC: the process was stopped: attach, then SIGCONT */
 	__u64 cgroup_id;          /* EV_CGROUP_MKDIR only */
 };
 _Static_assert(sizeof(struct task_event) == 40, "task_event layout");

@@ -65,7 +65,9 @@ struct sq_slot_stats {
 struct sq_file_key {
 	__u64 ino;
 	__u32 dev;
+	__u32 gen;
 	__u32 slot;
+	__u32 pad;
 };
 
 struct sq_file_stats {

@@ -34,6 +34,46 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 #define F_OFD_SETLK 37
 #define F_OFD_SETLKW 38
 
+/*
+ * Slots (bit per slot) whose processes iogap launched itself: when one execs, or opens a file
+ * named libsqlite3*, it is stopped until user space has attached its SQLite uprobes (it sends
+ * SIGCONT), so not one statement runs unobserved. Only after the event is reserved: an event
+ * that cannot be sent stops nothing.
+ */
+const volatile __u64 stop_slots = 0;
+#define SIGSTOP 19
+
+/* Forked children of stop_slots processes, until they return from fork (their first sys_exit,
+ * before any of their own code runs). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u32);
+	__type(value, __u32);
+} fork_pending SEC(".maps");
+
+/* A new child of a launched process returns from fork: stop it until its uprobes are there. */
+static __always_inline void stop_new_child(void)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tgid = id >> 32, *ps, slot;
+	struct task_event *e;
+
+	if ((__u32)id != tgid || !(ps = bpf_map_lookup_elem(&fork_pending, &tgid)))
+		return;
+	slot = *ps;
+	bpf_map_delete_elem(&fork_pending, &tgid);
+	e = event_reserve(sizeof(*e));
+	if (!e)
+		return;
+	event_fill_hdr(&e->hdr, EV_PROC_STOPPED, slot);
+	e->child_pid = 0;
+	e->cgroup_id = 0;
+	e->stopped = 1;
+	bpf_send_signal(SIGSTOP);
+	bpf_ringbuf_submit(e, 0);
+}
+
 /* Filled by user space before load: syscall number -> operation (x86_64 numbers). */
 const volatile __u8 op_of_nr[IOGAP_NR_SYSCALLS] = {};
 
@@ -69,6 +109,7 @@ static struct io_stats zero_io;
 struct fd_info {
 	__u64 ino;
 	__u32 dev;
+	__u32 gen;
 	__u8 kind;
 };
 
@@ -88,6 +129,7 @@ static __always_inline void fd_classify(long fd, struct fd_info *fi)
 	fi->kind = FDK_NONE;
 	fi->ino = 0;
 	fi->dev = 0;
+	fi->gen = 0;
 	if (!files || fd < 0)
 		return;
 	fdt = files->fdt;
@@ -107,6 +149,7 @@ static __always_inline void fd_classify(long fd, struct fd_info *fi)
 		fi->kind = FDK_FILE;
 		fi->ino = BPF_CORE_READ(inode, i_ino);
 		fi->dev = BPF_CORE_READ(inode, i_sb, s_dev);
+		fi->gen = BPF_CORE_READ(inode, i_generation);
 		return;
 	case S_IFIFO:
 		fi->kind = FDK_PIPE;
@@ -182,11 +225,13 @@ int BPF_PROG(iogap_sys_enter, struct pt_regs *regs, long id)
 	ts->fd_kind = (op == IOP_POLL || op == IOP_EPOLL_WAIT || op == IOP_SLEEP) ? FDK_OTHER : FDK_FILE;
 	ts->ino = 0;
 	ts->dev = 0;
+	ts->gen = 0;
 	if (flags & OPF_FD) {
 		fd_classify((int)regs->di, &fi);
 		ts->fd_kind = fi.kind == FDK_NONE ? FDK_OTHER : fi.kind;
 		ts->ino = fi.ino;
 		ts->dev = fi.dev;
+		ts->gen = fi.gen;
 	}
 	if (flags & OPF_OPEN)
 		ts->arg = (flags & OPF_PATH1) ? regs->si : regs->di;
@@ -194,9 +239,10 @@ int BPF_PROG(iogap_sys_enter, struct pt_regs *regs, long id)
 	return 0;
 }
 
-static __always_inline void file_account(__u32 slot, __u64 ino, __u32 dev, __u64 lat, __u64 bytes)
+static __always_inline void file_account(__u32 slot, __u64 ino, __u32 dev, __u32 gen, __u64 lat,
+					 __u64 bytes)
 {
-	struct file_key fk = { .ino = ino, .dev = dev, .slot = slot };
+	struct file_key fk = { .ino = ino, .dev = dev, .gen = gen, .slot = slot };
 	struct file_stats *fs, zero = {};
 
 	fs = bpf_map_lookup_elem(&file_stats, &fk);
@@ -214,19 +260,54 @@ static __always_inline void file_account(__u32 slot, __u64 ino, __u32 dev, __u64
 		__sync_fetch_and_add(&fs->bytes, bytes);
 }
 
+/* Is the basename of path (n bytes before its NUL) "libsqlite3..."? The last '/' is found
+ * scanning backwards, so the verifier follows one index, not every possible basename. */
+static __always_inline bool is_sqlite_lib(const char *path, long n)
+{
+	static const char want[] = "libsqlite3";
+	__u32 base = 0;
+
+	if (n <= 0 || n > IOGAP_PATH_MAX)
+		return false;
+	for (__u32 i = 0; i < IOGAP_PATH_MAX; i++) {
+		__u32 k = n - 1 - i;
+
+		if (i >= n)
+			break;
+		if (path[k & (IOGAP_PATH_MAX - 1)] == '/') {
+			base = k + 1;
+			break;
+		}
+	}
+	if (base + sizeof(want) - 1 > n)
+		return false;
+	for (__u32 i = 0; i < sizeof(want) - 1; i++)
+		if (path[(base + i) & (IOGAP_PATH_MAX - 1)] != want[i])
+			return false;
+	return true;
+}
+
 static __always_inline void open_event(__u32 slot, long fd, __u64 path, struct fd_info *fi)
 {
 	struct file_open_event *e = event_reserve(sizeof(*e));
+	long n;
 
 	if (!e)
 		return;
 	event_fill_hdr(&e->hdr, EV_FILE_OPEN, slot);
 	e->ino = fi->ino;
 	e->dev = fi->dev;
+	e->gen = fi->gen;
 	e->fd = fd;
 	e->fd_kind = fi->kind;
-	if (bpf_probe_read_user_str(e->path, sizeof(e->path), (const void *)path) < 0)
+	n = bpf_probe_read_user_str(e->path, sizeof(e->path), (const void *)path);
+	if (n < 0)
 		e->path[0] = 0;
+	e->stopped = 0;
+	if ((stop_slots >> (slot & 63)) & 1 && is_sqlite_lib(e->path, n - 1)) {
+		e->stopped = 1;
+		bpf_send_signal(SIGSTOP);
+	}
 	bpf_ringbuf_submit(e, 0);
 }
 
@@ -250,7 +331,7 @@ static __always_inline void sqlite_account(struct thread_state *ts, __u32 slot, 
 		cls = ts->fd_kind == FDK_FILE ? SPLIT_WRITE : SPLIT_OTHER;
 		break;
 	case IOP_FSYNC: case IOP_FDATASYNC: case IOP_SYNC_FILE_RANGE: {
-		struct sq_file_key k = { .ino = ts->ino, .dev = ts->dev, .slot = slot };
+		struct sq_file_key k = { .ino = ts->ino, .dev = ts->dev, .gen = ts->gen, .slot = slot };
 		struct sq_file_stats *f, zero = {};
 
 		cls = SPLIT_FSYNC;
@@ -286,10 +367,12 @@ int BPF_PROG(iogap_sys_exit, struct pt_regs *regs, long ret)
 	struct io_key key = {};
 	struct fd_info fi;
 	__u64 now, lat, bytes = 0, ino;
-	__u32 idx, b, dev, flags, op;
+	__u32 idx, b, dev, gen, flags, op;
 	long nr;
 	__u32 slot;
 
+	if (stop_slots)
+		stop_new_child();
 	ts = bpf_task_storage_get(&thread_states, bpf_get_current_task_btf(), 0, 0);
 	if (!ts || !ts->active)
 		return 0;          /* not a target, or a syscall entered before tracing began */
@@ -316,6 +399,7 @@ int BPF_PROG(iogap_sys_exit, struct pt_regs *regs, long ret)
 	flags = op_flags[op];
 	ino = ts->ino;
 	dev = ts->dev;
+	gen = ts->gen;
 	key.slot = slot;
 	key.op = op;
 	key.fd_kind = ts->fd_kind;
@@ -325,6 +409,7 @@ int BPF_PROG(iogap_sys_exit, struct pt_regs *regs, long ret)
 		key.fd_kind = fi.kind;
 		ino = fi.ino;
 		dev = fi.dev;
+		gen = fi.gen;
 		if (fi.kind == FDK_FILE)
 			open_event(slot, ret, ts->arg, &fi);
 	}
@@ -352,7 +437,7 @@ int BPF_PROG(iogap_sys_exit, struct pt_regs *regs, long ret)
 		st->hist[b]++;
 
 	if (key.fd_kind == FDK_FILE && ino)
-		file_account(slot, ino, dev, lat, bytes);
+		file_account(slot, ino, dev, gen, lat, bytes);
 	return 0;
 }
 
@@ -378,10 +463,13 @@ int BPF_PROG(iogap_fork, struct task_struct *parent, struct task_struct *child)
 		counter_inc(CNT_TGID_MAP_FULL);
 		return 0;
 	}
+	if ((stop_slots >> (slot & 63)) & 1)
+		bpf_map_update_elem(&fork_pending, &ctgid, &slot, BPF_ANY);
 	e = event_reserve(sizeof(*e));
 	if (!e)
 		return 0;
 	event_fill_hdr(&e->hdr, EV_PROC_FORK, slot);
+	e->stopped = 0;
 	e->child_pid = ctgid;
 	e->cgroup_id = 0;
 	bpf_ringbuf_submit(e, 0);
@@ -402,6 +490,9 @@ int BPF_PROG(iogap_exec, struct task_struct *p, pid_t old_pid, struct linux_binp
 	event_fill_hdr(&e->hdr, EV_PROC_EXEC, slot);
 	e->child_pid = 0;
 	e->cgroup_id = 0;
+	e->stopped = (stop_slots >> (slot & 63)) & 1;
+	if (e->stopped)
+		bpf_send_signal(SIGSTOP);
 	bpf_ringbuf_submit(e, 0);
 	return 0;
 }
@@ -425,6 +516,7 @@ int BPF_PROG(iogap_exit, struct task_struct *p)
 	if (!e)
 		return 0;
 	event_fill_hdr(&e->hdr, EV_PROC_EXIT, slot);
+	e->stopped = 0;
 	e->child_pid = 0;
 	e->cgroup_id = 0;
 	bpf_ringbuf_submit(e, 0);
@@ -457,6 +549,7 @@ int BPF_PROG(iogap_cg_mkdir, struct cgroup *cgrp, const char *path)
 	if (!e)
 		return 0;
 	event_fill_hdr(&e->hdr, EV_CGROUP_MKDIR, *slot);
+	e->stopped = 0;
 	e->child_pid = 0;
 	e->cgroup_id = id;
 	bpf_ringbuf_submit(e, 0);

@@ -79,12 +79,16 @@ struct io_stats {
 };
 _Static_assert(sizeof(struct io_stats) == 8 * (5 + HIST_BUCKETS), "io_stats layout");
 
+/* A file: its inode, and the inode's generation, which tells a reused inode number apart
+ * (SQLite's -journal is deleted and its number soon given to another file). */
 struct file_key {
 	__u64 ino;
 	__u32 dev;                /* kernel encoding: major << 20 | minor */
+	__u32 gen;
 	__u32 slot;
+	__u32 pad;
 };
-_Static_assert(sizeof(struct file_key) == 16, "file_key layout");
+_Static_assert(sizeof(struct file_key) == 24, "file_key layout");
 
 struct file_stats {
 	__u64 count;
@@ -105,8 +109,10 @@ struct file_open_event {
 	__u64 ino;
 	__u32 dev;
 	__s32 fd;
+	__u32 gen;
 	__u8 fd_kind;
-	__u8 pad[7];
+	__u8 stopped;             /* the process was stopped: attach, then SIGCONT it */
+	__u8 pad[2];
 	char path[IOGAP_PATH_MAX];
 };
 _Static_assert(sizeof(struct file_open_event) == 24 + 24 + IOGAP_PATH_MAX, "file_open_event layout");

@@ -16,6 +16,7 @@ struct thread_state {
 	__u64 arg;                /* the path pointer of an open */
 	__u64 ino;
 	__u32 dev;
+	__u32 gen;
 	__u32 nr;
 	__u32 slot;
 	__u16 op;

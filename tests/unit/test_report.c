@@ -41,9 +41,9 @@ static void build(struct model *m)
 	o->sum_ns = 100;
 	o->max_ns = 20;
 	hist_record(&o->hist, 10);
-	target_file_set_path(t, 7, 99, "/data/db.sqlite3");
-	target_file(t, 7, 99)->count = 1000;
-	target_file(t, 7, 99)->total_ns = 5000000;
+	target_file_set_path(t, 7, 99, 1, "/data/db.sqlite3");
+	target_file(t, 7, 99, 1)->count = 1000;
+	target_file(t, 7, 99, 1)->total_ns = 5000000;
 }
 
 static cJSON *get(cJSON *o, const char *name, int type)
@@ -163,9 +163,9 @@ static void test_files_merged_by_path(void **s)
 	(void)s;
 	build(&m);
 	for (uint64_t ino = 200; ino < 203; ino++) {
-		target_file_set_path(&m.targets[0], 7, ino, "/data/db.sqlite3-journal");
-		target_file(&m.targets[0], 7, ino)->count = 10;
-		target_file(&m.targets[0], 7, ino)->total_ns = 3000000;
+		target_file_set_path(&m.targets[0], 7, ino, 1, "/data/db.sqlite3-journal");
+		target_file(&m.targets[0], 7, ino, 1)->count = 10;
+		target_file(&m.targets[0], 7, ino, 1)->total_ns = 3000000;
 	}
 	f = target_files_by_path(&m.targets[0], &n);
 	assert_int_equal(n, 2);

@@ -40,7 +40,7 @@ static void test_django(void **s)
 	      { "SELECT \"bench_item\".\"id\" FROM \"bench_item\" ORDER BY \"bench_item\".\"id\" ASC LIMIT 21 OFFSET 40",
 		"SELECT \"bench_item\".\"id\" FROM \"bench_item\" ORDER BY \"bench_item\".\"id\" ASC LIMIT ? OFFSET ?" },
 	      { "INSERT INTO \"bench_item\" (\"name\", \"price\") VALUES (?, ?) RETURNING \"bench_item\".\"id\"",
-		"INSERT INTO \"bench_item\" (\"name\", \"price\") VALUES (?) RETURNING \"bench_item\".\"id\"" },
+		"INSERT INTO \"bench_item\" (\"name\", \"price\") VALUES (?, ?) RETURNING \"bench_item\".\"id\"" },
 	      { "SELECT (1) AS \"a\" FROM \"django_session\" WHERE \"django_session\".\"session_key\" = 'k3y' LIMIT 1",
 		"SELECT (?) AS \"a\" FROM \"django_session\" WHERE \"django_session\".\"session_key\" = ? LIMIT ?" },
 	      { "SAVEPOINT \"s140234_x1\"", "SAVEPOINT \"s140234_x1\"" },
@@ -52,7 +52,7 @@ static void test_django(void **s)
 static void test_python_sqlite3(void **s)
 {
 	(void)s;
-	CHECK({ "INSERT INTO items(name, qty) VALUES(?, ?)", "INSERT INTO items(name, qty) VALUES(?)" },
+	CHECK({ "INSERT INTO items(name, qty) VALUES(?, ?)", "INSERT INTO items(name, qty) VALUES(?, ?)" },
 	      { "SELECT * FROM t WHERE name = :name AND id = :id", "SELECT * FROM t WHERE name = :name AND id = :id" },
 	      { "BEGIN IMMEDIATE", "BEGIN IMMEDIATE" },
 	      { "PRAGMA journal_mode=WAL", "PRAGMA journal_mode=WAL" },
@@ -100,8 +100,8 @@ static void test_lists(void **s)
 	      { "WHERE a IN (SELECT id FROM t WHERE v > 3)", "WHERE a IN (SELECT id FROM t WHERE v > ?)" },
 	      { "WHERE a IN ()", "WHERE a IN ()" },
 	      { "SELECT (:id), (?), (7)", "SELECT (:id), (?), (?)" },
-	      { "INSERT INTO t (a, b) VALUES (1, 2), (3, 4)", "INSERT INTO t (a, b) VALUES (?), (?)" },
-	      { "WHERE (a, b) IN ((1, 2), (3, 4))", "WHERE (a, b) IN ((?), (?))" },
+	      { "INSERT INTO t (a, b) VALUES (1, 2), (3, 4)", "INSERT INTO t (a, b) VALUES (?, ?), (?, ?)" },
+	      { "WHERE (a, b) IN ((1, 2), (3, 4))", "WHERE (a, b) IN ((?, ?), (?, ?))" },
 	      { "WHERE a IN (1, 2", "WHERE a IN (?, ?" });
 }
 

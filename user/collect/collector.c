@@ -7,7 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
+#include <linux/fs.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/syscall.h>
@@ -117,6 +119,19 @@ static struct target *slot_target(struct collector *c, __u32 slot)
 	return slot < c->model.ntargets ? &c->model.targets[slot] : NULL;
 }
 
+/* The inode generation the kernel keys files by; 0 when the file system has none to give. */
+static uint32_t inode_generation(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY), gen = 0;
+
+	if (fd < 0)
+		return 0;
+	if (ioctl(fd, FS_IOC_GETVERSION, &gen))
+		gen = 0;
+	close(fd);
+	return (uint32_t)gen;
+}
+
 /* Files already open when tracing starts have no open event: take their paths from /proc. */
 static void scan_open_files(struct target *t, pid_t pid)
 {
@@ -138,7 +153,8 @@ static void scan_open_files(struct target *t, pid_t pid)
 		if (n <= 0 || link[0] != '/' || stat(p, &st) || !(S_ISREG(st.st_mode) || S_ISDIR(st.st_mode)))
 			continue;
 		link[n] = 0;
-		target_file_set_path(t, (major(st.st_dev) << 20) | minor(st.st_dev), st.st_ino, link);
+		target_file_set_path(t, (major(st.st_dev) << 20) | minor(st.st_dev), st.st_ino,
+				     inode_generation(p), link);
 	}
 	closedir(d);
 }
@@ -189,7 +205,12 @@ static int handle_event(void *ctx, void *data, size_t size)
 		if (size < sizeof(*e))
 			return 0;
 		resolve_path(e, path, sizeof(path));
-		target_file_set_path(t, e->dev, e->ino, path);
+		target_file_set_path(t, e->dev, e->ino, e->gen, path);
+		if (e->stopped) {
+			/* a launched process opened libsqlite3 and waits for its uprobes */
+			sqlite_probes_attach_file(&c->sq, &c->model, h->slot, h->pid, e->path);
+			kill(h->pid, SIGCONT);
+		}
 		break;
 	}
 	case EV_PROC_FORK: {
@@ -203,9 +224,15 @@ static int handle_event(void *ctx, void *data, size_t size)
 		break;
 	}
 	case EV_PROC_EXEC:
+	case EV_PROC_STOPPED: {
+		const struct task_event *e = data;
+
 		target_pid_add(t, h->pid);
 		sqlite_probes_attach(&c->sq, &c->model, h->slot, h->pid, true);
+		if (size >= sizeof(*e) && e->stopped)
+			kill(h->pid, SIGCONT);
 		break;
+	}
 	case EV_SQL_TEXT:
 		sqlite_probes_text(&c->sq, data, size);
 		break;
@@ -433,6 +460,8 @@ int collector_open(struct collector *c, const struct collector_opts *o)
 	fill_op_table(c->skel->rodata->op_of_nr);
 	c->skel->rodata->have_cgroup_targets = have_cg;
 	c->skel->rodata->have_pid_targets = o->npids > 0;
+	if (c->has_cmd)
+		c->skel->rodata->stop_slots = 1ULL << (c->model.ntargets - 1);
 	/* preallocated: an entry made in the kernel must never fail for want of memory */
 	bpf_map__set_max_entries(c->skel->maps.io_stats, ntargets * IO_KEYS_PER_TARGET + 64);
 	err = syscalls_bpf__load(c->skel);
@@ -539,7 +568,7 @@ static void snapshot_files(struct collector *c)
 		if (bpf_map_lookup_elem(fd, &key, &sum))
 			continue;
 		struct target *t = slot_target(c, key.slot);
-		struct file_stat *f = t ? target_file(t, key.dev, key.ino) : NULL;
+		struct file_stat *f = t ? target_file(t, key.dev, key.ino, key.gen) : NULL;
 
 		if (!f)
 			continue;

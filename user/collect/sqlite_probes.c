@@ -185,6 +185,27 @@ int sqlite_probes_attach(struct sqlite_probes *p, struct model *m, __u32 slot, p
 	return attach_lib(p, m, slot, pid, &lib);
 }
 
+int sqlite_probes_attach_file(struct sqlite_probes *p, struct model *m, __u32 slot, pid_t pid,
+			      const char *path)
+{
+	struct sqlite_lib lib;
+	struct stat st;
+
+	if (!p->skel)
+		return 0;
+	memset(&lib, 0, sizeof(lib));
+	snprintf(lib.path, sizeof(lib.path), "/proc/%d/%s%s", pid, path[0] == '/' ? "root" : "cwd/", path);
+	snprintf(lib.shown, sizeof(lib.shown), "%s", path);
+	if (stat(lib.path, &st))
+		return -errno;
+	if (elf_func_offsets(lib.path, sqlite_func_names, SQ_NFUNCS, lib.offs) <= 0 || !lib.offs[SQ_STEP])
+		return 0;
+	lib.dev = st.st_dev;
+	lib.ino = st.st_ino;
+	lib.where = SQW_MAPPED;
+	return attach_lib(p, m, slot, pid, &lib);
+}
+
 /* The command has not exec'd yet, so its /proc entries still show iogap: look at the file. */
 int sqlite_probes_attach_command(struct sqlite_probes *p, struct model *m, __u32 slot, pid_t pid,
 				 const char *file)
@@ -344,7 +365,7 @@ void sqlite_probes_fsync_snapshot(struct syscalls_bpf *sys, struct model *m)
 		fprev = &fk;
 		if (fk.slot >= m->ntargets || bpf_map_lookup_elem(fd, &fk, &fs))
 			continue;
-		f = target_sq_fsync(&m->targets[fk.slot], fk.dev, fk.ino);
+		f = target_sq_fsync(&m->targets[fk.slot], fk.dev, fk.ino, fk.gen);
 		if (f) {
 			f->count = fs.count;
 			f->total_ns = fs.total_ns;

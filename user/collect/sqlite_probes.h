@@ -27,6 +27,9 @@ int sqlite_probes_open(struct sqlite_probes *p, struct syscalls_bpf *sys, const 
  * started, which may load the library later. 1 attached, 0 nothing to attach, -errno. */
 int sqlite_probes_attach(struct sqlite_probes *p, struct model *m, __u32 slot, pid_t pid,
 			 bool allow_candidate);
+/* Attaches to the library at path (as process pid sees it), which pid has just opened. */
+int sqlite_probes_attach_file(struct sqlite_probes *p, struct model *m, __u32 slot, pid_t pid,
+			      const char *path);
 /* Attaches, before it execs, to a command iogap launched: its executable (if it links SQLite
  * statically) and the system's libsqlite3 (if it loads it). */
 int sqlite_probes_attach_command(struct sqlite_probes *p, struct model *m, __u32 slot, pid_t pid,

@@ -117,24 +117,42 @@ struct op_stats *target_op(struct target *t, unsigned op, unsigned fd_kind)
 	return o;
 }
 
-struct file_stat *target_file(struct target *t, uint32_t dev, uint64_t ino)
+struct file_stat *target_file(struct target *t, uint32_t dev, uint64_t ino, uint32_t gen)
 {
 	struct file_stat *f;
 
 	for (size_t i = 0; i < t->nfiles; i++)
-		if (t->files[i].ino == ino && t->files[i].dev == dev)
+		if (t->files[i].ino == ino && t->files[i].dev == dev && t->files[i].gen == gen)
 			return &t->files[i];
 	if (grow((void **)&t->files, &t->cap_files, t->nfiles, sizeof(*f)))
 		return NULL;
 	f = &t->files[t->nfiles++];
 	f->dev = dev;
 	f->ino = ino;
+	f->gen = gen;
 	return f;
 }
 
-int target_file_set_path(struct target *t, uint32_t dev, uint64_t ino, const char *path)
+const char *target_file_path(const struct target *t, uint32_t dev, uint64_t ino, uint32_t gen)
 {
-	struct file_stat *f = target_file(t, dev, ino);
+	const char *fallback = NULL;
+
+	for (size_t i = 0; i < t->nfiles; i++) {
+		const struct file_stat *f = &t->files[i];
+
+		if (f->ino != ino || f->dev != dev || !f->path)
+			continue;
+		if (f->gen == gen)
+			return f->path;
+		if (!f->gen)
+			fallback = f->path;
+	}
+	return fallback;
+}
+
+int target_file_set_path(struct target *t, uint32_t dev, uint64_t ino, uint32_t gen, const char *path)
+{
+	struct file_stat *f = target_file(t, dev, ino, gen);
 	char *p;
 
 	if (!f)
@@ -164,19 +182,20 @@ struct sql_stmt *target_stmt(struct target *t, uint64_t hash)
 	return st;
 }
 
-struct sq_fsync_stat *target_sq_fsync(struct target *t, uint32_t dev, uint64_t ino)
+struct sq_fsync_stat *target_sq_fsync(struct target *t, uint32_t dev, uint64_t ino, uint32_t gen)
 {
 	struct sqlite_info *q = &t->sq;
 	struct sq_fsync_stat *f;
 
 	for (size_t i = 0; i < q->nfsyncs; i++)
-		if (q->fsyncs[i].ino == ino && q->fsyncs[i].dev == dev)
+		if (q->fsyncs[i].ino == ino && q->fsyncs[i].dev == dev && q->fsyncs[i].gen == gen)
 			return &q->fsyncs[i];
 	if (grow((void **)&q->fsyncs, &q->cap_fsyncs, q->nfsyncs, sizeof(*f)))
 		return NULL;
 	f = &q->fsyncs[q->nfsyncs++];
 	f->dev = dev;
 	f->ino = ino;
+	f->gen = gen;
 	return f;
 }
 
@@ -301,8 +320,12 @@ struct file_stat *target_files_by_path(const struct target *t, size_t *n)
 	if (!out)
 		return NULL;
 	for (size_t i = 0; i < t->nfiles; i++)
-		if (t->files[i].count)
-			out[k++] = t->files[i];
+		if (t->files[i].count) {
+			out[k] = t->files[i];
+			if (!out[k].path)
+				out[k].path = (char *)target_file_path(t, out[k].dev, out[k].ino, out[k].gen);
+			k++;
+		}
 	qsort(out, k, sizeof(*out), cmp_paths);
 	/* a path re-created with new inodes (SQLite's -journal) is one file to the reader */
 	for (size_t i = 0, j; i < k; i = j) {
@@ -369,7 +392,7 @@ int model_copy(struct model *dst, const struct model *src)
 			*o = s->ops[j];
 		}
 		for (size_t j = 0; j < s->nfiles; j++) {
-			struct file_stat *f = target_file(t, s->files[j].dev, s->files[j].ino);
+			struct file_stat *f = target_file(t, s->files[j].dev, s->files[j].ino, s->files[j].gen);
 
 			if (!f)
 				goto fail;
@@ -391,7 +414,8 @@ int model_copy(struct model *dst, const struct model *src)
 			st->sql = strdup_or_null(s->sq.stmts[j].sql);
 		}
 		for (size_t j = 0; j < s->sq.nfsyncs; j++) {
-			struct sq_fsync_stat *f = target_sq_fsync(t, s->sq.fsyncs[j].dev, s->sq.fsyncs[j].ino);
+			struct sq_fsync_stat *f = target_sq_fsync(t, s->sq.fsyncs[j].dev, s->sq.fsyncs[j].ino,
+								  s->sq.fsyncs[j].gen);
 
 			if (!f)
 				goto fail;
@@ -446,7 +470,7 @@ int model_delta(struct model *dst, const struct model *cur, const struct model *
 		}
 		for (size_t j = 0; j < p->nfiles; j++) {
 			const struct file_stat *pf = &p->files[j];
-			struct file_stat *f = target_file(t, pf->dev, pf->ino);
+			struct file_stat *f = target_file(t, pf->dev, pf->ino, pf->gen);
 
 			if (!f)
 				return -ENOMEM;
@@ -478,7 +502,7 @@ int model_delta(struct model *dst, const struct model *cur, const struct model *
 		}
 		for (size_t j = 0; j < p->sq.nfsyncs; j++) {
 			const struct sq_fsync_stat *pf = &p->sq.fsyncs[j];
-			struct sq_fsync_stat *f = target_sq_fsync(t, pf->dev, pf->ino);
+			struct sq_fsync_stat *f = target_sq_fsync(t, pf->dev, pf->ino, pf->gen);
 
 			if (!f)
 				return -ENOMEM;

@@ -30,6 +30,7 @@ struct file_stat {
 	char *path;               /* as the target opened it; NULL until seen */
 	uint64_t ino;
 	uint32_t dev;             /* kernel encoding */
+	uint32_t gen;             /* inode generation: a reused inode number is another file */
 	uint64_t count, total_ns, bytes;
 };
 
@@ -44,7 +45,7 @@ struct sql_stmt {
 
 struct sq_fsync_stat {
 	uint64_t ino;
-	uint32_t dev;
+	uint32_t dev, gen;
 	uint64_t count, total_ns;
 };
 
@@ -95,8 +96,10 @@ bool model_op_takes_fd(unsigned op);
 struct target *model_target_add(struct model *m, const char *name, enum target_kind kind);
 int target_pid_add(struct target *t, pid_t pid);
 struct op_stats *target_op(struct target *t, unsigned op, unsigned fd_kind);
-struct file_stat *target_file(struct target *t, uint32_t dev, uint64_t ino);
-int target_file_set_path(struct target *t, uint32_t dev, uint64_t ino, const char *path);
+struct file_stat *target_file(struct target *t, uint32_t dev, uint64_t ino, uint32_t gen);
+int target_file_set_path(struct target *t, uint32_t dev, uint64_t ino, uint32_t gen, const char *path);
+/* The path of a file; a file seen only in /proc when tracing began has generation 0. */
+const char *target_file_path(const struct target *t, uint32_t dev, uint64_t ino, uint32_t gen);
 uint64_t model_drops(const struct model *m);
 /* Files merged by path (inodes of one path add up), by total time, largest first; the caller
  * frees the array (its paths belong to t). */
@@ -104,7 +107,7 @@ struct file_stat *target_files_by_path(const struct target *t, size_t *n);
 void target_sort_ops(struct target *t);
 
 struct sql_stmt *target_stmt(struct target *t, uint64_t hash);
-struct sq_fsync_stat *target_sq_fsync(struct target *t, uint32_t dev, uint64_t ino);
+struct sq_fsync_stat *target_sq_fsync(struct target *t, uint32_t dev, uint64_t ino, uint32_t gen);
 /* Statements merged by template (texts differing only in literals add up), by step time,
  * largest first; the caller frees the array (its strings and histograms are copies it owns:
  * free with model_stmts_free). */

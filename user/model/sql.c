@@ -223,7 +223,7 @@ size_t sql_normalize(const char *sql, size_t len, char *out, size_t outlen)
 	struct out o = { .buf = out, .cap = outlen };
 	enum prev_kind prev = P_START;
 	const char *p = sql, *end, *nul;
-	bool space = false;
+	bool space = false, after_in = false, was_in;
 	struct tok t;
 
 	if (!outlen)
@@ -234,6 +234,10 @@ size_t sql_normalize(const char *sql, size_t len, char *out, size_t outlen)
 	end = nul ? nul : sql + len;
 	while (!o.full) {
 		p = lex(p, end, &t);
+		/* only IN lists collapse: VALUES (?, ?) and f(?, ?) keep their arity */
+		was_in = after_in;
+		if (t.kind != T_SPACE)
+			after_in = t.kind == T_WORD && t.n == 2 && !strncasecmp(t.s, "IN", 2);
 		switch (t.kind) {
 		case T_END:
 			goto done;
@@ -259,7 +263,7 @@ size_t sql_normalize(const char *sql, size_t len, char *out, size_t outlen)
 			const char *q = NULL;
 			struct tok next;
 
-			if (t.s[0] == '(') {
+			if (t.s[0] == '(' && was_in) {
 				q = match_list(p, end);
 				if (q) {
 					emit(&o, &space, "(?)", 3, true);

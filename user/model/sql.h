@@ -6,8 +6,8 @@
 
 /* Normalizes one SQL statement into a template: string literals ('..', with '' escapes), numeric
  * literals (ints, decimals, exponents, hex 0x.., but not digits inside identifiers like t1 or
- * "col2"), blob literals X'..', and parenthesized lists made only of literals/placeholders
- * (IN (1, 2, 3) -> IN (?)) become ?; existing ?, ?NNN, :name, @name, $name placeholders stay;
+ * "col2"), blob literals X'..', and an IN list made only of literals/placeholders
+ * (IN (1, 2, 3) -> IN (?)) become ?; other lists keep their arity (VALUES (?, ?)); existing ?, ?NNN, :name, @name, $name placeholders stay;
  * -- and slash-star comments are dropped; whitespace runs fold to one space; leading/trailing
  * space and a trailing ';' are trimmed; quoted identifiers ("x", `x`, [x]) and keyword case are
  * kept. Literal values never appear in the output. Writes at most outlen-1 bytes plus NUL

@@ -16,10 +16,9 @@ static cJSON *lat_json(const struct hist *h, uint64_t count, uint64_t sum, uint6
 
 static const char *fsync_path(const struct target *t, const struct sq_fsync_stat *f)
 {
-	for (size_t i = 0; i < t->nfiles; i++)
-		if (t->files[i].ino == f->ino && t->files[i].dev == f->dev && t->files[i].path)
-			return t->files[i].path;
-	return "";
+	const char *p = target_file_path(t, f->dev, f->ino, f->gen);
+
+	return p ? p : "(unknown file)";
 }
 
 static cJSON *sqlite_json(const struct target *t)

@@ -73,12 +73,11 @@ static uint64_t stmt_cpu_ns(const struct stmt_stats *s)
 	return s->step_ns > sys ? s->step_ns - sys : 0;
 }
 
-static const char *fsync_path(struct target *t, const struct sq_fsync_stat *f)
+static const char *fsync_path(const struct target *t, const struct sq_fsync_stat *f)
 {
-	for (size_t i = 0; i < t->nfiles; i++)
-		if (t->files[i].ino == f->ino && t->files[i].dev == f->dev && t->files[i].path)
-			return t->files[i].path;
-	return "(unknown file)";
+	const char *p = target_file_path(t, f->dev, f->ino, f->gen);
+
+	return p ? p : "(unknown file)";
 }
 
 static void print_sqlite(FILE *out, struct target *t, double secs, int top)

@@ -1,0 +1,459 @@
+/*
+ * SQLite workloads with a known ground truth, for tests/bpf/test_sqlite.sh.
+ *
+ *   sqlite_workload [--stop] script DB REPORT.json
+ *   sqlite_workload [--stop] busy DB REPORT.json
+ *   sqlite_workload [--stop] write DB REPORT.json --journal delete|wal
+ *
+ * Every statement goes through sqlite3_prepare_v2 + sqlite3_step + sqlite3_finalize (never
+ * sqlite3_exec) with literal values in its text; its template (the text with each literal
+ * replaced by ?) is known when the text is built. Per template, REPORT.json gives:
+ *   count, rows    from sqlite3_trace_v2 (SQLITE_TRACE_STMT, SQLITE_TRACE_ROW); the program
+ *                  also counts executions and rows itself and exits 1 if the two disagree
+ *   steps, rc      sqlite3_step calls and what they returned
+ *   step_ns        clock_gettime(CLOCK_MONOTONIC) around each sqlite3_step, summed
+ *   busy_sleep_ns  time SQLite's busy handler slept inside sqlite3_step (see usleep below)
+ * and opens/closes (its sqlite3_open_v2/sqlite3_close calls), the processes that used SQLite,
+ * and the library as this process sees it: the /proc/self/maps file holding sqlite3_step.
+ * The report is written with stdio after the last sqlite3_close, outside SQLite.
+ *
+ * script: 2 CREATE TABLEs, a 50000-row INSERT ... SELECT, BEGIN + 100 INSERTs + COMMIT,
+ *         50 SELECTs of exactly 10 rows (full scans, ~100+ us per step), 20 UPDATEs (full
+ *         scans, each its own transaction), one SELECT count(*).
+ * busy:   a forked child holds a write transaction (BEGIN IMMEDIATE; INSERT; 300 ms; COMMIT)
+ *         while the parent, with sqlite3_busy_timeout 100 ms, inserts 5 rows: its steps
+ *         return SQLITE_BUSY after the busy handler's sleeps; it resets and retries.
+ * write:  PRAGMA journal_mode, CREATE TABLE, 50 transactions of 4 INSERTs. In WAL mode the
+ *         close does not checkpoint (SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE), so that every fsync
+ *         happens inside sqlite3_step.
+ * --stop: SIGSTOP itself before opening the database (a tracer attaches, then sends SIGCONT).
+ *
+ * Build: cc -O2 -DIOGAP_SQLITE_WORKLOAD sqlite_workload.c -lsqlite3, or statically with
+ * -static ... /usr/lib/x86_64-linux-gnu/libsqlite3.a -lm. Without the define (the Makefile's
+ * generic static rule for the C files here, which does not link SQLite) it builds a stub.
+ */
+#define _GNU_SOURCE
+#include <stdio.h>
+
+#ifndef IOGAP_SQLITE_WORKLOAD
+int main(void)
+{
+	fprintf(stderr, "sqlite_workload: built without SQLite; tests/bpf/test_sqlite.sh builds it with "
+			"-DIOGAP_SQLITE_WORKLOAD -lsqlite3\n");
+	return 2;
+}
+#else
+#include <errno.h>
+#include <signal.h>
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+enum {
+	T_CREATE_T, T_CREATE_BIG, T_FILL_BIG, T_JOURNAL, T_BEGIN, T_BEGIN_IMMEDIATE, T_INSERT,
+	T_COMMIT, T_SELECT, T_UPDATE, T_COUNT, N_TMPL
+};
+/* single spaces, no digits in names: the template is what a normalizer should make of the text */
+static const char *const tmpl_sql[N_TMPL] = {
+	[T_CREATE_T] = "CREATE TABLE t(a INTEGER, b TEXT)",
+	[T_CREATE_BIG] = "CREATE TABLE big(a INTEGER, b TEXT)",
+	[T_FILL_BIG] = "INSERT INTO big(a, b) WITH RECURSIVE c(x) AS (SELECT ? UNION ALL "
+		       "SELECT x + ? FROM c WHERE x < ?) SELECT x, ? FROM c",
+	[T_JOURNAL] = "PRAGMA journal_mode = ?",
+	[T_BEGIN] = "BEGIN",
+	[T_BEGIN_IMMEDIATE] = "BEGIN IMMEDIATE",
+	[T_INSERT] = "INSERT INTO t(a, b) VALUES (?, ?)",
+	[T_COMMIT] = "COMMIT",
+	[T_SELECT] = "SELECT a, b FROM big WHERE a % ? = ?",
+	[T_UPDATE] = "UPDATE big SET b = ? WHERE a = ?",
+	[T_COUNT] = "SELECT count(*) FROM t",
+};
+
+struct tmpl_truth {
+	long long count, steps, rows, rc_row, rc_done, rc_busy;
+	long long trace_stmt, trace_row, step_ns, sleep_ns;
+};
+struct truth {
+	struct tmpl_truth t[N_TMPL];
+	long long opens, closes, sleep_outside_step_ns, trace_other, trace_internal;
+	int used;
+};
+/* [0] this process, [1] the child of busy mode: shared memory, so the parent reports both */
+static struct truth *truth, *me;
+static sqlite3_stmt *cur_stmt;
+static int cur_tmpl, in_step;
+static char last_text[64];
+
+static void die(const char *what)
+{
+	fprintf(stderr, "sqlite_workload: %s\n", what);
+	exit(1);
+}
+
+static void die_db(sqlite3 *db, const char *what)
+{
+	fprintf(stderr, "sqlite_workload: %s: %s\n", what, sqlite3_errmsg(db));
+	exit(1);
+}
+
+static long long now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/*
+ * SQLite's default busy handler (sqlite3_busy_timeout) sleeps with usleep(). Defined here,
+ * in the executable, this one is what libsqlite3.so binds to (and what libsqlite3.a links
+ * to); it times each sleep and makes the same syscall as glibc's (clock_nanosleep).
+ */
+int usleep(useconds_t us)
+{
+	struct timespec ts = { us / 1000000, (long)(us % 1000000) * 1000 };
+	long long t0 = now_ns(), d;
+
+	while (nanosleep(&ts, &ts) && errno == EINTR)
+		;
+	d = now_ns() - t0;
+	if (in_step)
+		me->t[cur_tmpl].sleep_ns += d;
+	else
+		me->sleep_outside_step_ns += d;
+	return 0;
+}
+
+static int on_trace(unsigned type, void *ctx, void *stmt, void *x)
+{
+	/* SQLite's own statements (schema reads after a CREATE, run by sqlite3_exec inside our
+	 * step) have no SQL text and fire SQLITE_TRACE_ROW only; they are not ours to count */
+	if (stmt != cur_stmt)
+		*(sqlite3_sql(stmt) ? &me->trace_other : &me->trace_internal) += 1;
+	else if (type == SQLITE_TRACE_STMT)
+		me->t[cur_tmpl].trace_stmt++;
+	else if (type == SQLITE_TRACE_ROW)
+		me->t[cur_tmpl].trace_row++;
+	return 0;
+}
+
+static sqlite3 *db_open(const char *path, int busy_ms)
+{
+	sqlite3 *db;
+
+	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) != SQLITE_OK)
+		die_db(db, "open");
+	me->opens++;
+	me->used = 1;
+	sqlite3_trace_v2(db, SQLITE_TRACE_STMT | SQLITE_TRACE_ROW, on_trace, NULL);
+	if (busy_ms)
+		sqlite3_busy_timeout(db, busy_ms);
+	return db;
+}
+
+static void db_close(sqlite3 *db)
+{
+	if (sqlite3_close(db) != SQLITE_OK)
+		die_db(db, "close");
+	me->closes++;
+}
+
+/*
+ * Runs template TMPL with its ?s replaced by the literals LITS (NULL-terminated): prepare,
+ * step until DONE, finalize. With RETRY_BUSY, a step that returns SQLITE_BUSY is followed by
+ * sqlite3_reset and a new execution. Returns the rows; the last row's first column is kept
+ * in last_text.
+ */
+static long long run(sqlite3 *db, int tmpl, int retry_busy, const char *const *lits)
+{
+	struct tmpl_truth *tt = &me->t[tmpl];
+	char sql[512];
+	size_t n = 0, len;
+	const char *p;
+	sqlite3_stmt *s;
+	long long rows = 0, t0;
+	int rc, first = 1, tries = 0;
+
+	for (p = tmpl_sql[tmpl]; *p; p++) {
+		if (*p != '?') {
+			sql[n++] = *p;
+			continue;
+		}
+		if (!*lits)
+			die("too few literals");
+		len = strlen(*lits);
+		memcpy(sql + n, *lits++, len);
+		n += len;
+	}
+	if (*lits)
+		die("too many literals");
+	sql[n] = 0;
+	if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) != SQLITE_OK)
+		die_db(db, sql);
+	cur_stmt = s;
+	cur_tmpl = tmpl;
+	for (;;) {
+		t0 = now_ns();
+		in_step = 1;
+		rc = sqlite3_step(s);
+		in_step = 0;
+		tt->step_ns += now_ns() - t0;
+		tt->steps++;
+		tt->count += first;
+		first = 0;
+		if (rc == SQLITE_ROW) {
+			tt->rc_row++;
+			tt->rows++;
+			rows++;
+			snprintf(last_text, sizeof(last_text), "%s", (const char *)sqlite3_column_text(s, 0));
+		} else if (rc == SQLITE_DONE) {
+			tt->rc_done++;
+			break;
+		} else if (rc == SQLITE_BUSY && retry_busy && ++tries < 100) {
+			tt->rc_busy++;
+			sqlite3_reset(s);
+			first = 1;
+		} else {
+			die_db(db, sql);
+		}
+	}
+	sqlite3_finalize(s);
+	cur_stmt = NULL;
+	return rows;
+}
+#define STMT(db, tmpl, ...) run(db, tmpl, 0, (const char *const[]){ __VA_ARGS__ __VA_OPT__(,) NULL })
+#define STMT_RETRY(db, tmpl, ...) run(db, tmpl, 1, (const char *const[]){ __VA_ARGS__ __VA_OPT__(,) NULL })
+
+static void mode_script(const char *path)
+{
+	sqlite3 *db = db_open(path, 0);
+	char a[32], b[32];
+	int i;
+
+	STMT(db, T_CREATE_T);
+	STMT(db, T_CREATE_BIG);
+	STMT(db, T_FILL_BIG, "1", "1", "50000", "'v'");
+	STMT(db, T_BEGIN);
+	for (i = 0; i < 100; i++) {
+		snprintf(a, sizeof(a), "%d", 17 + i);
+		snprintf(b, sizeof(b), "'x%d'", 17 + i);
+		STMT(db, T_INSERT, a, b);
+	}
+	STMT(db, T_COMMIT);
+	/* a = 1..50000: exactly 10 values of a have each remainder mod 5000 */
+	for (i = 0; i < 50; i++) {
+		snprintf(a, sizeof(a), "%d", 17 + i);
+		if (STMT(db, T_SELECT, "5000", a) != 10)
+			die("a SELECT did not return 10 rows");
+	}
+	for (i = 0; i < 20; i++) {
+		snprintf(a, sizeof(a), "'u%d'", i);
+		snprintf(b, sizeof(b), "%d", 1 + 2497 * i);
+		STMT(db, T_UPDATE, a, b);
+		if (sqlite3_changes(db) != 1)
+			die("an UPDATE did not change 1 row");
+	}
+	if (STMT(db, T_COUNT) != 1 || strcmp(last_text, "100"))
+		die("count(*) is not 100");
+	db_close(db);
+}
+
+static void mode_busy(const char *path)
+{
+	struct timespec hold = { 0, 300 * 1000000L };
+	sqlite3 *db = db_open(path, 0);
+	char a[32], c;
+	int p[2], status, i;
+	pid_t child;
+
+	STMT(db, T_CREATE_T);
+	db_close(db);
+	if (pipe(p))
+		die("pipe");
+	child = fork();
+	if (child < 0)
+		die("fork");
+	if (child == 0) {
+		me = &truth[1];
+		close(p[0]);
+		db = db_open(path, 5000);
+		STMT(db, T_BEGIN_IMMEDIATE);
+		STMT(db, T_INSERT, "1", "'child'");
+		if (write(p[1], "x", 1) != 1)
+			die("pipe write");
+		nanosleep(&hold, NULL);
+		STMT(db, T_COMMIT);
+		db_close(db);
+		_exit(0);
+	}
+	close(p[1]);
+	if (read(p[0], &c, 1) != 1)
+		die("the child did not take the lock");
+	db = db_open(path, 100);
+	for (i = 0; i < 5; i++) {
+		snprintf(a, sizeof(a), "%d", 10 + i);
+		STMT_RETRY(db, T_INSERT, a, "'parent'");
+	}
+	db_close(db);
+	if (waitpid(child, &status, 0) != child || !WIFEXITED(status) || WEXITSTATUS(status))
+		die("the child failed");
+	if (!truth[0].t[T_INSERT].rc_busy)
+		die("no step returned SQLITE_BUSY");
+	if (!truth[0].t[T_INSERT].sleep_ns)
+		die("SQLITE_BUSY without a timed sleep: usleep() is not the one defined here");
+}
+
+static void mode_write(const char *path, const char *journal)
+{
+	sqlite3 *db = db_open(path, 0);
+	char a[32], b[32];
+	int i, j;
+
+	if (!strcmp(journal, "wal") && sqlite3_db_config(db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL))
+		die_db(db, "SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE");
+	snprintf(a, sizeof(a), "'%s'", journal);
+	if (STMT(db, T_JOURNAL, a) != 1 || strcmp(last_text, journal))
+		die("journal_mode not set");
+	STMT(db, T_CREATE_T);
+	for (i = 0; i < 50; i++) {
+		STMT(db, T_BEGIN);
+		for (j = 0; j < 4; j++) {
+			snprintf(a, sizeof(a), "%d", i * 4 + j);
+			snprintf(b, sizeof(b), "'w%d'", i * 4 + j);
+			STMT(db, T_INSERT, a, b);
+		}
+		STMT(db, T_COMMIT);
+	}
+	db_close(db);
+}
+
+/* The file this process sees holding sqlite3_step: libsqlite3 or, linked statically, itself. */
+static void library_path(char *out, size_t size)
+{
+	unsigned long addr = (unsigned long)(void *)&sqlite3_step, lo, hi;
+	char line[4200], *p;
+	FILE *f = fopen("/proc/self/maps", "r");
+
+	snprintf(out, size, "?");
+	while (f && fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%lx-%lx", &lo, &hi) != 2 || addr < lo || addr >= hi)
+			continue;
+		if ((p = strchr(line, '/'))) {
+			p[strcspn(p, "\n")] = 0;
+			snprintf(out, size, "%s", p);
+		}
+		break;
+	}
+	if (f)
+		fclose(f);
+}
+
+static void json_str(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (; *s; s++)
+		fprintf(f, *s == '"' || *s == '\\' ? "\\%c" : "%c", *s);
+	fputc('"', f);
+}
+
+static void report(const char *path, const char *mode, const char *db)
+{
+	struct tmpl_truth sum[N_TMPL] = { 0 };
+	long long opens = 0, closes = 0, sleep_in = 0, sleep_out = 0, internal = 0;
+	int i, k, procs = 0, first = 1;
+	char lib[4096];
+	FILE *f;
+
+	for (k = 0; k < 2; k++) {
+		struct truth *tr = &truth[k];
+
+		if (!tr->used)
+			continue;
+		procs++;
+		opens += tr->opens;
+		closes += tr->closes;
+		sleep_out += tr->sleep_outside_step_ns;
+		internal += tr->trace_internal;
+		if (tr->trace_other)
+			die("sqlite3_trace_v2 reported a statement this program did not step");
+		for (i = 0; i < N_TMPL; i++) {
+			struct tmpl_truth *t = &tr->t[i], *s = &sum[i];
+
+			if (t->trace_stmt != t->count || t->trace_row != t->rows) {
+				fprintf(stderr, "sqlite_workload: %s: trace %lld runs %lld rows, counted %lld runs %lld rows\n",
+					tmpl_sql[i], t->trace_stmt, t->trace_row, t->count, t->rows);
+				exit(1);
+			}
+			s->count += t->count, s->steps += t->steps, s->rows += t->rows;
+			s->rc_row += t->rc_row, s->rc_done += t->rc_done, s->rc_busy += t->rc_busy;
+			s->step_ns += t->step_ns, s->sleep_ns += t->sleep_ns;
+			sleep_in += t->sleep_ns;
+		}
+	}
+	library_path(lib, sizeof(lib));
+	if (!(f = fopen(path, "w")))
+		die("cannot write the report");
+	fprintf(f, "{\"mode\": \"%s\", \"pid\": %d, \"db\": ", mode, (int)getpid());
+	json_str(f, db);
+	fprintf(f, ", \"library\": ");
+	json_str(f, lib);
+	fprintf(f, ",\n \"opens\": %lld, \"closes\": %lld, \"processes\": %d, \"busy_sleep_ns\": %lld,"
+		" \"sleep_outside_step_ns\": %lld, \"sqlite_internal_rows\": %lld,\n \"statements\": {",
+		opens, closes, procs, sleep_in, sleep_out, internal);
+	for (i = 0; i < N_TMPL; i++) {
+		struct tmpl_truth *s = &sum[i];
+
+		if (!s->steps)
+			continue;
+		fprintf(f, "%s\n  \"%s\": {\"count\": %lld, \"steps\": %lld, \"rows\": %lld, "
+			"\"rc\": {\"ROW\": %lld, \"DONE\": %lld, \"BUSY\": %lld}, \"step_ns\": %lld, \"busy_sleep_ns\": %lld}",
+			first ? "" : ",", tmpl_sql[i], s->count, s->steps, s->rows, s->rc_row, s->rc_done,
+			s->rc_busy, s->step_ns, s->sleep_ns);
+		first = 0;
+	}
+	fprintf(f, "}}\n");
+	if (fclose(f))
+		die("cannot write the report");
+}
+
+int main(int argc, char **argv)
+{
+	const char *journal = NULL;
+	int stop = 0;
+
+	if (argc > 1 && !strcmp(argv[1], "--stop")) {
+		stop = 1;
+		argv++;
+		argc--;
+	}
+	if (argc == 6 && !strcmp(argv[4], "--journal"))
+		journal = argv[5];
+	if (!(argc == 4 || (argc == 6 && journal)) ||
+	    !(!strcmp(argv[1], "script") || !strcmp(argv[1], "busy") ||
+	      (!strcmp(argv[1], "write") && journal && (!strcmp(journal, "delete") || !strcmp(journal, "wal"))))) {
+		fprintf(stderr, "usage: sqlite_workload [--stop] script|busy DB REPORT.json\n"
+				"       sqlite_workload [--stop] write DB REPORT.json --journal delete|wal\n");
+		return 2;
+	}
+	truth = mmap(NULL, 2 * sizeof(*truth), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (truth == MAP_FAILED)
+		die("mmap");
+	me = &truth[0];
+	if (!access(argv[2], F_OK))
+		die("the database exists already (give a new path)");
+	if (stop)
+		raise(SIGSTOP);
+	if (!strcmp(argv[1], "script"))
+		mode_script(argv[2]);
+	else if (!strcmp(argv[1], "busy"))
+		mode_busy(argv[2]);
+	else
+		mode_write(argv[2], journal);
+	report(argv[3], argv[1], argv[2]);
+	return 0;
+}
+#endif
