@@ -28,7 +28,8 @@ CLI_SRCS := $(wildcard tools/iogap/*.c)
 CLI_OBJS := $(patsubst %.c,$(OUTPUT)/%.o,$(CLI_SRCS))
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(UNIT_SRCS))
-WORKLOADS := $(patsubst tests/bpf/%.c,$(OUTPUT)/tests/%,$(wildcard tests/bpf/*.c))
+WORKLOADS := $(patsubst tests/bpf/%.c,$(OUTPUT)/tests/%,$(filter-out tests/bpf/sqlite_%.c,$(wildcard tests/bpf/*.c))) \
+	$(OUTPUT)/tests/sqlite_workload $(OUTPUT)/tests/sqlite_workload_static
 SYSNAMES := $(OUTPUT)/gen/syscall_names.h
 UNISTD := $(firstword $(wildcard /usr/include/x86_64-linux-gnu/asm/unistd_64.h /usr/include/asm/unistd_64.h))
 
@@ -80,9 +81,19 @@ $(OUTPUT)/tests/test_%: tests/unit/test_%.c $(filter-out %/main.o,$(CLI_OBJS)) $
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $(INCLUDES) $(filter %.c %.o %.a,$^) $(LDLIBS) -lcmocka -o $@
 
+# Test workloads: static, so no dynamic loader adds syscalls of its own...
 $(OUTPUT)/tests/%: tests/bpf/%.c | $(OUTPUT)/tests
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -static $< -o $@
+
+# ...except the SQLite one, built both ways: SQLite from libsqlite3.so and linked in.
+$(OUTPUT)/tests/sqlite_workload: tests/bpf/sqlite_workload.c | $(OUTPUT)/tests
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $< -lsqlite3 -o $@
+
+$(OUTPUT)/tests/sqlite_workload_static: tests/bpf/sqlite_workload.c | $(OUTPUT)/tests
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -static $< -lsqlite3 -lm -Wl,--no-warnings -o $@
 
 .PHONY: tests-build
 tests-build: $(UNIT_BINS) $(WORKLOADS)

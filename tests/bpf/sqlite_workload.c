@@ -28,21 +28,12 @@
  *         happens inside sqlite3_step.
  * --stop: SIGSTOP itself before opening the database (a tracer attaches, then sends SIGCONT).
  *
- * Build: cc -O2 -DIOGAP_SQLITE_WORKLOAD sqlite_workload.c -lsqlite3, or statically with
- * -static ... /usr/lib/x86_64-linux-gnu/libsqlite3.a -lm. Without the define (the Makefile's
- * generic static rule for the C files here, which does not link SQLite) it builds a stub.
+ * Built by the Makefile twice: .output/tests/sqlite_workload (-lsqlite3) and
+ * .output/tests/sqlite_workload_static (-static -lsqlite3 -lm).
  */
 #define _GNU_SOURCE
 #include <stdio.h>
 
-#ifndef IOGAP_SQLITE_WORKLOAD
-int main(void)
-{
-	fprintf(stderr, "sqlite_workload: built without SQLite; tests/bpf/test_sqlite.sh builds it with "
-			"-DIOGAP_SQLITE_WORKLOAD -lsqlite3\n");
-	return 2;
-}
-#else
 #include <errno.h>
 #include <signal.h>
 #include <sqlite3.h>
@@ -456,4 +447,3 @@ int main(int argc, char **argv)
 	report(argv[3], argv[1], argv[2]);
 	return 0;
 }
-#endif

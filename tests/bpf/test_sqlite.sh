@@ -21,14 +21,11 @@ on_exit rm -rf "$tmp"
 cgmnt=$(cgroup2_mount)
 before_cg=$(ls -d "$cgmnt"/iogap-* 2>/dev/null | wc -l)
 
-# The Makefile's rule for tests/bpf/*.c links statically without SQLite: build both here.
-SRC=$ROOT/tests/bpf/sqlite_workload.c
-WL=$tmp/sqlite_workload
-WLS=$tmp/sqlite_workload_static
-if ! cc -O2 -DIOGAP_SQLITE_WORKLOAD -o "$WL" "$SRC" -lsqlite3 2>"$tmp/cc.err" ||
-	! cc -O2 -static -DIOGAP_SQLITE_WORKLOAD -o "$WLS" "$SRC" -lsqlite3 -lm 2>>"$tmp/cc.err"; then
-	not_ok "build the SQLite workload (needs libsqlite3-dev: make deps)"
-	sed 's/^/# /' "$tmp/cc.err"
+# built by the Makefile, linked with libsqlite3 dynamically and statically
+WL=$ROOT/.output/tests/sqlite_workload
+WLS=$ROOT/.output/tests/sqlite_workload_static
+if [[ ! -x $WL || ! -x $WLS ]]; then
+	not_ok "the SQLite workload is built (run make)"
 	finish
 fi
 

@@ -311,6 +311,27 @@ static int cmp_paths(const void *a, const void *b)
 	return strcmp(x->path ? x->path : "", y->path ? y->path : "");
 }
 
+/* Merges the k entries of out that share a path (a path re-created with new inodes, as
+ * SQLite's -journal is, is one file to the reader); sorted by total time, largest first. */
+static struct file_stat *merge_by_path(struct file_stat *out, size_t k, size_t *n)
+{
+	qsort(out, k, sizeof(*out), cmp_paths);
+	for (size_t i = 0, j; i < k; i = j) {
+		for (j = i + 1; j < k && out[i].path && out[j].path && !strcmp(out[i].path, out[j].path); j++) {
+			out[i].count += out[j].count;
+			out[i].total_ns += out[j].total_ns;
+			out[i].bytes += out[j].bytes;
+			out[j].count = 0;
+		}
+	}
+	*n = 0;
+	for (size_t i = 0; i < k; i++)
+		if (out[i].count)
+			out[(*n)++] = out[i];
+	qsort(out, *n, sizeof(*out), cmp_files);
+	return out;
+}
+
 struct file_stat *target_files_by_path(const struct target *t, size_t *n)
 {
 	struct file_stat *out = calloc(t->nfiles ? t->nfiles : 1, sizeof(*out));
@@ -326,21 +347,29 @@ struct file_stat *target_files_by_path(const struct target *t, size_t *n)
 				out[k].path = (char *)target_file_path(t, out[k].dev, out[k].ino, out[k].gen);
 			k++;
 		}
-	qsort(out, k, sizeof(*out), cmp_paths);
-	/* a path re-created with new inodes (SQLite's -journal) is one file to the reader */
-	for (size_t i = 0, j; i < k; i = j) {
-		for (j = i + 1; j < k && out[i].path && out[j].path && !strcmp(out[i].path, out[j].path); j++) {
-			out[i].count += out[j].count;
-			out[i].total_ns += out[j].total_ns;
-			out[i].bytes += out[j].bytes;
-			out[j].count = 0;
-		}
+	return merge_by_path(out, k, n);
+}
+
+struct file_stat *target_sq_fsyncs_by_path(const struct target *t, size_t *n)
+{
+	const struct sqlite_info *q = &t->sq;
+	struct file_stat *out = calloc(q->nfsyncs ? q->nfsyncs : 1, sizeof(*out));
+	size_t k = 0;
+
+	*n = 0;
+	if (!out)
+		return NULL;
+	for (size_t i = 0; i < q->nfsyncs; i++) {
+		const struct sq_fsync_stat *f = &q->fsyncs[i];
+
+		if (!f->count)
+			continue;
+		out[k].path = (char *)target_file_path(t, f->dev, f->ino, f->gen);
+		out[k].count = f->count;
+		out[k].total_ns = f->total_ns;
+		k++;
 	}
-	for (size_t i = 0; i < k; i++)
-		if (out[i].count)
-			out[(*n)++] = out[i];
-	qsort(out, *n, sizeof(*out), cmp_files);
-	return out;
+	return merge_by_path(out, k, n);
 }
 
 static int cmp_ops(const void *a, const void *b)

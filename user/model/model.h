@@ -104,6 +104,8 @@ uint64_t model_drops(const struct model *m);
 /* Files merged by path (inodes of one path add up), by total time, largest first; the caller
  * frees the array (its paths belong to t). */
 struct file_stat *target_files_by_path(const struct target *t, size_t *n);
+/* SQLite's fsyncs (inside sqlite3_step/exec) by file path, the same way. */
+struct file_stat *target_sq_fsyncs_by_path(const struct target *t, size_t *n);
 void target_sort_ops(struct target *t);
 
 struct sql_stmt *target_stmt(struct target *t, uint64_t hash);

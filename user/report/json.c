@@ -14,19 +14,13 @@ static cJSON *lat_json(const struct hist *h, uint64_t count, uint64_t sum, uint6
 	return o;
 }
 
-static const char *fsync_path(const struct target *t, const struct sq_fsync_stat *f)
-{
-	const char *p = target_file_path(t, f->dev, f->ino, f->gen);
-
-	return p ? p : "(unknown file)";
-}
-
 static cJSON *sqlite_json(const struct target *t)
 {
 	const struct sqlite_info *q = &t->sq;
 	cJSON *o, *arr;
+	struct file_stat *fs;
 	struct sql_stmt *st;
-	size_t n;
+	size_t n, nfs;
 
 	if (!q->library && !q->nstmts)
 		return cJSON_CreateNull();
@@ -38,17 +32,16 @@ static cJSON *sqlite_json(const struct target *t)
 	cJSON_AddNumberToObject(o, "closes", (double)q->closes);
 	cJSON_AddNumberToObject(o, "open_ns", (double)q->open_ns);
 	arr = cJSON_AddArrayToObject(o, "fsync_by_file");
-	for (size_t i = 0; i < q->nfsyncs; i++) {
-		cJSON *e;
+	fs = target_sq_fsyncs_by_path(t, &nfs);
+	for (size_t i = 0; fs && i < nfs; i++) {
+		cJSON *e = cJSON_CreateObject();
 
-		if (!q->fsyncs[i].count)
-			continue;
-		e = cJSON_CreateObject();
-		cJSON_AddStringToObject(e, "path", fsync_path(t, &q->fsyncs[i]));
-		cJSON_AddNumberToObject(e, "count", (double)q->fsyncs[i].count);
-		cJSON_AddNumberToObject(e, "total_ns", (double)q->fsyncs[i].total_ns);
+		cJSON_AddStringToObject(e, "path", fs[i].path ? fs[i].path : "");
+		cJSON_AddNumberToObject(e, "count", (double)fs[i].count);
+		cJSON_AddNumberToObject(e, "total_ns", (double)fs[i].total_ns);
 		cJSON_AddItemToArray(arr, e);
 	}
+	free(fs);
 	arr = cJSON_AddArrayToObject(o, "statements");
 	st = target_stmts_by_template(t, &n);
 	for (size_t i = 0; st && i < n; i++) {

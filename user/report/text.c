@@ -73,18 +73,12 @@ static uint64_t stmt_cpu_ns(const struct stmt_stats *s)
 	return s->step_ns > sys ? s->step_ns - sys : 0;
 }
 
-static const char *fsync_path(const struct target *t, const struct sq_fsync_stat *f)
-{
-	const char *p = target_file_path(t, f->dev, f->ino, f->gen);
-
-	return p ? p : "(unknown file)";
-}
-
 static void print_sqlite(FILE *out, struct target *t, double secs, int top)
 {
 	struct sqlite_info *q = &t->sq;
+	struct file_stat *fs;
 	struct sql_stmt *st;
-	size_t n;
+	size_t n, nfs;
 
 	if (!q->library && !q->nstmts)
 		return;
@@ -122,15 +116,15 @@ static void print_sqlite(FILE *out, struct target *t, double secs, int top)
 				(uint64_t)s->s.rc[RC_ERROR_OTHER]);
 	}
 	model_stmts_free(st, n);
-	for (size_t i = 0; i < q->nfsyncs; i++) {
+	fs = target_sq_fsyncs_by_path(t, &nfs);
+	for (size_t i = 0; fs && i < nfs && i < (size_t)top; i++) {
 		char tot[16];
 
-		if (!q->fsyncs[i].count)
-			continue;
-		report_fmt_ns(tot, sizeof(tot), q->fsyncs[i].total_ns);
-		fprintf(out, "  fsync inside SQLite: %8" PRIu64 " calls %9s  %s\n", q->fsyncs[i].count, tot,
-			fsync_path(t, &q->fsyncs[i]));
+		report_fmt_ns(tot, sizeof(tot), fs[i].total_ns);
+		fprintf(out, "  fsync inside SQLite: %8" PRIu64 " calls %9s  %s\n", fs[i].count, tot,
+			fs[i].path ? fs[i].path : "(unknown file)");
 	}
+	free(fs);
 }
 
 void report_text(FILE *out, struct model *m, const struct report_opts *o)
