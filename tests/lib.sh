@@ -60,6 +60,28 @@ wait_for_text() {
 	return 1
 }
 
+# trace_stopped_pid OUT.json ERR CMD...: CMD stops itself (SIGSTOP) before its measured work;
+# iogap attaches with -p, CMD is continued, and iogap must end by itself once CMD (and the
+# children it forked) exited. Returns 0 then, 1 if iogap did not start, 2 if it did not end.
+trace_stopped_pid() {
+	local out=$1 err=$2 wl ig
+	shift 2
+	"$@" &
+	wl=$!
+	on_exit end_pid $wl
+	for _ in $(seq 50); do grep -q '^State:.*T' /proc/$wl/status 2>/dev/null && break; sleep 0.1; done
+	"$IOGAP" trace -j -p $wl -o "$out" 2>"$err" &
+	ig=$!
+	on_exit end_pid $ig
+	wait_for_text "$err" tracing || return 1
+	kill -CONT $wl
+	wait $wl
+	for _ in $(seq 100); do kill -0 $ig 2>/dev/null || break; sleep 0.1; done
+	kill -0 $ig 2>/dev/null && return 2
+	wait $ig
+	return 0
+}
+
 # iogap's BPF programs and links currently loaded (names start with iogap_).
 iogap_progs() { bpftool prog show 2>/dev/null | grep -c ' name iogap_' ; }
 iogap_links() {

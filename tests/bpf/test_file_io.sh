@@ -91,32 +91,20 @@ PYEOF
 
 # 3. --pid target: the workload stops itself, iogap attaches, then it runs and forks a child
 mkdir -p "$tmp/pid"
-"$WL" --stop --fork "$tmp/pid" "$tmp/pid-rep.json" &
-wl=$!
-on_exit end_pid $wl
-for _ in $(seq 50); do grep -q '^State:.*T' /proc/$wl/status 2>/dev/null && break; sleep 0.1; done
-"$IOGAP" trace -j -p $wl -o "$tmp/pid.json" 2>"$tmp/pid.err" &
-ig=$!
-on_exit end_pid $ig
-if wait_for_text "$tmp/pid.err" "tracing"; then
-	kill -CONT $wl
-	wait $wl
-	# iogap ends by itself once the target and its child are gone
-	for _ in $(seq 100); do kill -0 $ig 2>/dev/null || break; sleep 0.1; done
-	if kill -0 $ig 2>/dev/null; then
-		not_ok "--pid target: iogap did not end when its targets exited"
-	else
-		wait $ig
-		check "--pid target with forked child: exact counts" $PY "$tmp/compare.py" "$tmp/pid.json" "$tmp/pid-rep.json" count
-		check "--pid target with forked child: exact bytes" $PY "$tmp/compare.py" "$tmp/pid.json" "$tmp/pid-rep.json" bytes
-		check "--pid target lists the forked child" $PY -c "
+trace_stopped_pid "$tmp/pid.json" "$tmp/pid.err" "$WL" --stop --fork "$tmp/pid" "$tmp/pid-rep.json"
+case $? in
+0)
+	check "--pid target with forked child: exact counts" $PY "$tmp/compare.py" "$tmp/pid.json" "$tmp/pid-rep.json" count
+	check "--pid target with forked child: exact bytes" $PY "$tmp/compare.py" "$tmp/pid.json" "$tmp/pid-rep.json" bytes
+	check "--pid target lists the forked child" $PY -c "
 import json; t = json.load(open('$tmp/pid.json'))['targets'][0]; r = json.load(open('$tmp/pid-rep.json'))
-assert r['child_pid'] in t['pids'], (r['child_pid'], t['pids'])"
-	fi
-else
+assert r['child_pid'] in t['pids'], (r['child_pid'], t['pids'])" ;;
+1)
 	not_ok "--pid target: iogap did not start"
-	sed 's/^/# /' "$tmp/pid.err"
-fi
+	sed 's/^/# /' "$tmp/pid.err" ;;
+*)
+	not_ok "--pid target: iogap did not end when its targets exited" ;;
+esac
 
 after_cg=$(ls -d "$cgmnt"/iogap-* 2>/dev/null | wc -l)
 check "no cgroup left behind ($before_cg before, $after_cg after)" test "$after_cg" -le "$before_cg"

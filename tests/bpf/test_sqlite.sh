@@ -194,28 +194,17 @@ fi
 # 3. --pid target: the workload stops itself (libsqlite3 mapped, no database open yet), iogap
 # attaches, then it runs
 mkdir -p "$tmp/pid"
-"$WL" --stop script "$tmp/pid/db" "$tmp/pid/rep.json" &
-wl=$!
-on_exit end_pid $wl
-for _ in $(seq 50); do grep -q '^State:.*T' /proc/$wl/status 2>/dev/null && break; sleep 0.1; done
-"$IOGAP" trace -j -p $wl -o "$tmp/pid.json" 2>"$tmp/pid.err" &
-ig=$!
-on_exit end_pid $ig
-if wait_for_text "$tmp/pid.err" "tracing"; then
-	kill -CONT $wl
-	wait $wl
-	for _ in $(seq 100); do kill -0 $ig 2>/dev/null || break; sleep 0.1; done
-	if kill -0 $ig 2>/dev/null; then
-		not_ok "--pid target: iogap did not end when its target exited"
-	else
-		wait $ig
-		check "--pid target: per-template counts, steps, rows, rc exact" compare counts "$tmp/pid.json" "$tmp/pid/rep.json"
-		check "--pid target: opens 1, closes 1, 1 process" compare opens "$tmp/pid.json" "$tmp/pid/rep.json"
-	fi
-else
+trace_stopped_pid "$tmp/pid.json" "$tmp/pid.err" "$WL" --stop script "$tmp/pid/db" "$tmp/pid/rep.json"
+case $? in
+0)
+	check "--pid target: per-template counts, steps, rows, rc exact" compare counts "$tmp/pid.json" "$tmp/pid/rep.json"
+	check "--pid target: opens 1, closes 1, 1 process" compare opens "$tmp/pid.json" "$tmp/pid/rep.json" ;;
+1)
 	not_ok "--pid target: iogap did not start"
-	sed 's/^/# /' "$tmp/pid.err"
-fi
+	sed 's/^/# /' "$tmp/pid.err" ;;
+*)
+	not_ok "--pid target: iogap did not end when its target exited" ;;
+esac
 
 # 4. lock contention: a forked child holds a write transaction for 300 ms while the parent's
 # INSERTs (busy timeout 100 ms) sleep in SQLite's busy handler and return SQLITE_BUSY
