@@ -122,8 +122,17 @@ static int attach_lib(struct sqlite_probes *p, struct model *m, __u32 slot, pid_
 	struct sq_proc *pr;
 	int err = 0;
 
-	if (!t || proc_find(p, pid, lib->dev, lib->ino))
+	if (!t)
 		return 0;
+	if (proc_find(p, pid, lib->dev, lib->ino)) {
+		/* the library attached to in advance is the one the process really loaded */
+		if (lib->where != SQW_CANDIDATE && t->sq.where && !strcmp(t->sq.where, "candidate")) {
+			free(t->sq.library);
+			t->sq.library = strdup(lib->shown);
+			t->sq.where = where_names[lib->where];
+		}
+		return 0;
+	}
 	if (grow((void **)&p->procs, &p->cap, p->nprocs, sizeof(*pr)))
 		return -ENOMEM;
 	pr = &p->procs[p->nprocs];
@@ -194,8 +203,22 @@ int sqlite_probes_attach_file(struct sqlite_probes *p, struct model *m, __u32 sl
 	if (!p->skel)
 		return 0;
 	memset(&lib, 0, sizeof(lib));
+	char real[PATH_MAX], root[64], rootdir[PATH_MAX];
+	size_t rl;
+	ssize_t n;
+
 	snprintf(lib.path, sizeof(lib.path), "/proc/%d/%s%s", pid, path[0] == '/' ? "root" : "cwd/", path);
 	snprintf(lib.shown, sizeof(lib.shown), "%s", path);
+	/* name it as /proc/PID/maps will: symlinks (libsqlite3.so.0 -> .so.0.8.6) resolved, and
+	 * relative to the process's root (its root as the host sees it is stripped) */
+	snprintf(root, sizeof(root), "/proc/%d/root", pid);
+	n = readlink(root, rootdir, sizeof(rootdir) - 1);
+	if (n > 0 && realpath(lib.path, real)) {
+		rootdir[n] = 0;
+		rl = strcmp(rootdir, "/") ? (size_t)n : 0;
+		if (!rl || (!strncmp(real, rootdir, rl) && real[rl] == '/'))
+			snprintf(lib.shown, sizeof(lib.shown), "%s", real + rl);
+	}
 	if (stat(lib.path, &st))
 		return -errno;
 	if (elf_func_offsets(lib.path, sqlite_func_names, SQ_NFUNCS, lib.offs) <= 0 || !lib.offs[SQ_STEP])
