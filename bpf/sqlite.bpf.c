@@ -80,6 +80,16 @@ struct {
 	__type(value, struct sql_text_event);
 } sql_scratch SEC(".maps");
 
+/* Per process: the offset of zSql (the statement's SQL) in SQLite's Vdbe, when user space
+ * could measure it for the library this process uses; lets a statement prepared before
+ * tracing began be named at its first step. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, IOGAP_MAX_TGIDS);
+	__type(key, __u32);
+	__type(value, __u32);
+} sq_zsql SEC(".maps");
+
 static struct stmt_stats zero_stats;
 
 static __always_inline struct thread_state *thread(bool create)
@@ -288,7 +298,13 @@ int BPF_KRETPROBE(sq_step_ret, int rc)
 	k.tgid = bpf_get_current_pid_tgid() >> 32;
 	ss = bpf_map_lookup_elem(&stmts, &k);
 	if (!ss) {
-		/* prepared before tracing began: counted under hash 0 */
+		/* prepared before tracing began: named from the statement itself if we know where
+		 * its SQL is, else counted under hash 0 */
+		__u32 *off = bpf_map_lookup_elem(&sq_zsql, &k.tgid);
+		__u64 sqlp = 0;
+
+		if (off && *off < 4096 && !bpf_probe_read_user(&sqlp, sizeof(sqlp), (void *)(k.stmt + *off)) && sqlp)
+			fresh.hash = sql_capture(slot, (const char *)sqlp, 0);
 		bpf_map_update_elem(&stmts, &k, &fresh, BPF_NOEXIST);
 		ss = bpf_map_lookup_elem(&stmts, &k);
 		if (!ss)

@@ -14,7 +14,8 @@ need_root "dynamic: per-template counts exact" "dynamic: step time within 10%" "
 	"busy: opens, closes, processes" "journal=delete: per-template counts exact" \
 	"journal=delete: fsyncs inside SQLite equal strace -c" "journal=delete: fsync_by_file equals strace -y" \
 	"journal=wal: per-template counts exact" "journal=wal: fsyncs inside SQLite equal strace -c" \
-	"journal=wal: fsync_by_file equals strace -y" "no cgroup left behind"
+	"journal=wal: fsync_by_file equals strace -y" "statement prepared before attach is named" \
+	"no cgroup left behind"
 
 tmp=$(mktemp -d /tmp/iogap-test.XXXXXX)
 on_exit rm -rf "$tmp"
@@ -234,6 +235,32 @@ for j in delete wal; do
 			compare fsync_files "$tmp/$j.json" "$tmp/$j/rep.json" "$tmp/$j-strace.txt" "$tmp/$j-st" "$tmp/$j"
 	fi
 done
+
+# 6. attach to a process whose statement was prepared (and cached, as Python's sqlite3 module
+# does) before iogap attached: iogap names it from the statement itself. Ground truth: the
+# script runs it exactly 300 times, one row each.
+cat >"$tmp/cached.py" <<'PYEOF'
+import os, signal, sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+db.execute("CREATE TABLE t(a)")
+q = "SELECT count(*) FROM t WHERE a > ?"
+db.execute(q, (1,)).fetchall()
+os.kill(os.getpid(), signal.SIGSTOP)
+for i in range(300):
+    db.execute(q, (i,)).fetchall()
+PYEOF
+if trace_stopped_pid "$tmp/cached.json" "$tmp/cached.err" /usr/bin/python3 "$tmp/cached.py" "$tmp/cached.db"; then
+	check "statement prepared before attach is named: 300 executions, 300 rows" $PY - "$tmp/cached.json" <<'PYEOF'
+import json, sys
+st = json.load(open(sys.argv[1]))["targets"][0]["sqlite"]["statements"]
+got = {s["sql"]: (s["count"], s["rows"]) for s in st}
+print(got)
+sys.exit(0 if got.get("SELECT count(*) FROM t WHERE a > ?") == (300, 300) else 1)
+PYEOF
+else
+	not_ok "statement prepared before attach: iogap did not trace the python process"
+	sed 's/^/# /' "$tmp/cached.err"
+fi
 
 after_cg=$(ls -d "$cgmnt"/iogap-* 2>/dev/null | wc -l)
 check "no cgroup left behind ($before_cg before, $after_cg after)" test "$after_cg" -le "$before_cg"

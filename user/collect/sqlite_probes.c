@@ -1,4 +1,5 @@
 #define _GNU_SOURCE
+#include <dlfcn.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -46,6 +47,61 @@ static int grow(void **arr, size_t *cap, size_t n, size_t size)
 	return 0;
 }
 
+static const char *const host_libs[] = {
+	"/lib/x86_64-linux-gnu/libsqlite3.so.0", "/usr/lib/x86_64-linux-gnu/libsqlite3.so.0",
+	"/usr/lib64/libsqlite3.so.0", "/usr/lib/libsqlite3.so.0", "/usr/local/lib/libsqlite3.so.0",
+};
+
+/*
+ * Statements prepared before iogap attached have no prepare to read their SQL from. SQLite
+ * keeps it in the statement (what sqlite3_sql() returns); where, depends on the build. Learn it
+ * from the host's own library, loaded here: prepare a statement, find the word that points to
+ * its SQL. Only the host's library file is ever loaded into iogap (never a container's: that
+ * would run its code as root); processes using that same file get the offset.
+ */
+static void learn_zsql_offset(struct sqlite_probes *p)
+{
+	typedef int (*open_fn)(const char *, void **, int, const char *);
+	typedef int (*prepare_fn)(void *, const char *, int, void **, const char **);
+	typedef const char *(*sql_fn)(void *);
+	typedef int (*free_fn)(void *);
+	char real[PATH_MAX];
+	struct stat st;
+	void *h = NULL, *db = NULL, *stmt = NULL;
+
+	for (size_t i = 0; i < sizeof(host_libs) / sizeof(host_libs[0]) && !h; i++)
+		if (realpath(host_libs[i], real) && !stat(real, &st))
+			h = dlopen(real, RTLD_NOW | RTLD_LOCAL);
+	if (!h)
+		return;
+	open_fn op = (open_fn)dlsym(h, "sqlite3_open_v2");
+	prepare_fn pr = (prepare_fn)dlsym(h, "sqlite3_prepare_v2");
+	sql_fn sq = (sql_fn)dlsym(h, "sqlite3_sql");
+	free_fn fin = (free_fn)dlsym(h, "sqlite3_finalize"), cl = (free_fn)dlsym(h, "sqlite3_close");
+
+	if (op && pr && sq && fin && cl && !op(":memory:", &db, 0x2 /* READWRITE */, NULL) &&
+	    !pr(db, "SELECT 1 /* iogap */", -1, &stmt, NULL) && stmt) {
+		const char *text = sq(stmt);
+
+		for (uint32_t off = 0; text && off < 1024; off += sizeof(void *)) {
+			const char *w;
+
+			memcpy(&w, (char *)stmt + off, sizeof(w));
+			if (w == text) {
+				p->zsql_off = off;
+				p->host_dev = st.st_dev;
+				p->host_ino = st.st_ino;
+				break;
+			}
+		}
+	}
+	if (stmt)
+		fin(stmt);
+	if (db)
+		cl(db);
+	dlclose(h);
+}
+
 int sqlite_probes_open(struct sqlite_probes *p, struct syscalls_bpf *sys, const char *btf_path,
 		       bool verbose)
 {
@@ -71,6 +127,7 @@ int sqlite_probes_open(struct sqlite_probes *p, struct syscalls_bpf *sys, const 
 		return err;
 	}
 	p->skel = s;
+	learn_zsql_offset(p);
 	return 0;
 }
 
@@ -167,6 +224,11 @@ static int attach_lib(struct sqlite_probes *p, struct model *m, __u32 slot, pid_
 	}
 	p->nprocs++;
 	t->sq.processes++;
+	if (p->zsql_off && lib->dev == p->host_dev && lib->ino == p->host_ino) {
+		__u32 tgid = pid, off = p->zsql_off;
+
+		bpf_map_update_elem(bpf_map__fd(p->skel->maps.sq_zsql), &tgid, &off, BPF_ANY);
+	}
 	if (!t->sq.library || lib->where != SQW_CANDIDATE) {
 		free(t->sq.library);
 		t->sq.library = strdup(lib->shown);
@@ -233,10 +295,6 @@ int sqlite_probes_attach_file(struct sqlite_probes *p, struct model *m, __u32 sl
 int sqlite_probes_attach_command(struct sqlite_probes *p, struct model *m, __u32 slot, pid_t pid,
 				 const char *file)
 {
-	static const char *const libs[] = {
-		"/lib/x86_64-linux-gnu/libsqlite3.so.0", "/usr/lib/x86_64-linux-gnu/libsqlite3.so.0",
-		"/usr/lib64/libsqlite3.so.0", "/usr/lib/libsqlite3.so.0", "/usr/local/lib/libsqlite3.so.0",
-	};
 	struct sqlite_lib lib;
 	char exe[PATH_MAX];
 	const char *path = getenv("PATH");
@@ -275,10 +333,10 @@ int sqlite_probes_attach_command(struct sqlite_probes *p, struct model *m, __u32
 		}
 	}
 	/* dynamically linked, now or later (dlopen): the system's library */
-	for (size_t i = 0; i < sizeof(libs) / sizeof(libs[0]); i++) {
+	for (size_t i = 0; i < sizeof(host_libs) / sizeof(host_libs[0]); i++) {
 		char real[PATH_MAX];
 
-		if (!realpath(libs[i], real) || stat(real, &st))
+		if (!realpath(host_libs[i], real) || stat(real, &st))
 			continue;
 		memset(&lib, 0, sizeof(lib));
 		if (elf_func_offsets(real, sqlite_func_names, SQ_NFUNCS, lib.offs) <= 0 || !lib.offs[SQ_STEP])
@@ -405,7 +463,11 @@ void sqlite_probes_reap(struct sqlite_probes *p)
 
 		snprintf(path, sizeof(path), "/proc/%d", p->procs[i].pid);
 		if (access(path, F_OK)) {
+			__u32 tgid = p->procs[i].pid;
+
 			proc_detach(&p->procs[i]);
+			if (p->skel)
+				bpf_map_delete_elem(bpf_map__fd(p->skel->maps.sq_zsql), &tgid);
 			continue;
 		}
 		p->procs[k++] = p->procs[i];

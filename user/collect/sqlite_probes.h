@@ -18,6 +18,9 @@ struct sqlite_probes {
 	struct sq_text *texts;    /* hash -> template, from the SQL text events */
 	size_t ntexts, cap_texts;
 	bool verbose;
+	/* where zSql is in a statement of the host's libsqlite3 (0: unknown), see sqlite_probes.c */
+	uint32_t zsql_off;
+	uint64_t host_dev, host_ino;
 };
 
 /* Opens and loads the SQLite module, sharing the target, thread and event maps of sys. */
