@@ -223,21 +223,21 @@ static __always_inline void prepare_enter(__u64 sql, __u64 nbyte, __u64 ppstmt, 
 }
 
 SEC("uprobe")
-int BPF_KPROBE(sq_prepare_v2, void *db, const char *sql, int nbyte, void **ppstmt, const char **pztail)
+int BPF_KPROBE(iogap_sq_prep2, void *db, const char *sql, int nbyte, void **ppstmt, const char **pztail)
 {
 	prepare_enter((__u64)sql, nbyte, (__u64)ppstmt, (__u64)pztail);
 	return 0;
 }
 
 SEC("uprobe")
-int BPF_KPROBE(sq_prepare_v3, void *db, const char *sql, int nbyte, unsigned int flags, void **ppstmt)
+int BPF_KPROBE(iogap_sq_prep3, void *db, const char *sql, int nbyte, unsigned int flags, void **ppstmt)
 {
 	prepare_enter((__u64)sql, nbyte, (__u64)ppstmt, ctx->r9 /* 6th argument: pzTail */);
 	return 0;
 }
 
 SEC("uretprobe")
-int BPF_KRETPROBE(sq_prepare_ret, int rc)
+int BPF_KRETPROBE(iogap_sq_prep_r, int rc)
 {
 	struct thread_state *ts;
 	struct stmt_state st = {};
@@ -267,7 +267,7 @@ int BPF_KRETPROBE(sq_prepare_ret, int rc)
 }
 
 SEC("uprobe")
-int BPF_KPROBE(sq_step, void *stmt)
+int BPF_KPROBE(iogap_sq_step, void *stmt)
 {
 	struct thread_state *ts;
 
@@ -279,7 +279,7 @@ int BPF_KPROBE(sq_step, void *stmt)
 }
 
 SEC("uretprobe")
-int BPF_KRETPROBE(sq_step_ret, int rc)
+int BPF_KRETPROBE(iogap_sq_step_r, int rc)
 {
 	struct stmt_key k = {};
 	struct stmt_state *ss, fresh = {};
@@ -357,21 +357,21 @@ static __always_inline void stmt_end(void *stmt, bool finalize)
 }
 
 SEC("uprobe")
-int BPF_KPROBE(sq_reset, void *stmt)
+int BPF_KPROBE(iogap_sq_reset, void *stmt)
 {
 	stmt_end(stmt, false);
 	return 0;
 }
 
 SEC("uprobe")
-int BPF_KPROBE(sq_finalize, void *stmt)
+int BPF_KPROBE(iogap_sq_final, void *stmt)
 {
 	stmt_end(stmt, true);
 	return 0;
 }
 
 SEC("uprobe")
-int BPF_KPROBE(sq_exec, void *db, const char *sql)
+int BPF_KPROBE(iogap_sq_exec, void *db, const char *sql)
 {
 	struct thread_state *ts;
 
@@ -383,7 +383,7 @@ int BPF_KPROBE(sq_exec, void *db, const char *sql)
 }
 
 SEC("uretprobe")
-int BPF_KRETPROBE(sq_exec_ret, int rc)
+int BPF_KRETPROBE(iogap_sq_exec_r, int rc)
 {
 	struct thread_state *ts;
 	struct stmt_stats *st;
@@ -416,7 +416,7 @@ int BPF_KRETPROBE(sq_exec_ret, int rc)
 }
 
 SEC("uprobe")
-int BPF_KPROBE(sq_open)
+int BPF_KPROBE(iogap_sq_open)
 {
 	struct thread_state *ts;
 	int slot = target_slot();
@@ -433,7 +433,7 @@ int BPF_KPROBE(sq_open)
 }
 
 SEC("uretprobe")
-int BPF_KRETPROBE(sq_open_ret)
+int BPF_KRETPROBE(iogap_sq_open_r)
 {
 	struct thread_state *ts;
 	int slot = target_slot();
@@ -450,7 +450,7 @@ int BPF_KRETPROBE(sq_open_ret)
 }
 
 SEC("uprobe")
-int BPF_KPROBE(sq_close)
+int BPF_KPROBE(iogap_sq_close)
 {
 	int slot = target_slot();
 	__u32 k = slot;

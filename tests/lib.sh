@@ -82,13 +82,12 @@ trace_stopped_pid() {
 	return 0
 }
 
-# iogap's BPF programs and links currently loaded (names start with iogap_).
-iogap_progs() { bpftool prog show 2>/dev/null | grep -c ' name iogap_' ; }
-iogap_links() {
-	local ids
-	ids=$(bpftool prog show 2>/dev/null | awk '/ name iogap_/ { sub(":", "", $1); print $1 }')
-	[[ -z $ids ]] && { echo 0; return; }
-	bpftool link show 2>/dev/null | grep -cE "prog ($(echo "$ids" | paste -sd'|'))\b"
+# IDs of iogap's BPF programs loaded now (names start with iogap_), and of their links.
+iogap_prog_ids() { bpftool prog show 2>/dev/null | awk '/ name iogap_/ { sub(":", "", $1); print $1 }' | sort; }
+iogap_link_ids() { # PROG_IDS...
+	[[ $# -eq 0 ]] && return
+	bpftool link show 2>/dev/null | awk -v ids=" $* " '/^[0-9]+:/ { id = $1; sub(":", "", id) }
+		/ prog [0-9]+/ { for (i = 1; i < NF; i++) if ($i == "prog" && index(ids, " " $(i + 1) " ")) print id }' | sort
 }
 
 cgroup2_mount() { awk '$0 ~ / - cgroup2 / { print $5; exit }' /proc/self/mountinfo; }

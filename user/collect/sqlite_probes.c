@@ -159,14 +159,14 @@ static void progs_of(struct sqlite_bpf *s, int f, struct bpf_program **entry, st
 {
 	*entry = *ret = NULL;
 	switch (f) {
-	case SQ_PREPARE_V2: *entry = s->progs.sq_prepare_v2; *ret = s->progs.sq_prepare_ret; break;
-	case SQ_PREPARE_V3: *entry = s->progs.sq_prepare_v3; *ret = s->progs.sq_prepare_ret; break;
-	case SQ_STEP: *entry = s->progs.sq_step; *ret = s->progs.sq_step_ret; break;
-	case SQ_EXEC: *entry = s->progs.sq_exec; *ret = s->progs.sq_exec_ret; break;
-	case SQ_FINALIZE: *entry = s->progs.sq_finalize; break;
-	case SQ_RESET: *entry = s->progs.sq_reset; break;
-	case SQ_OPEN_V2: case SQ_OPEN: *entry = s->progs.sq_open; *ret = s->progs.sq_open_ret; break;
-	case SQ_CLOSE: case SQ_CLOSE_V2: *entry = s->progs.sq_close; break;
+	case SQ_PREPARE_V2: *entry = s->progs.iogap_sq_prep2; *ret = s->progs.iogap_sq_prep_r; break;
+	case SQ_PREPARE_V3: *entry = s->progs.iogap_sq_prep3; *ret = s->progs.iogap_sq_prep_r; break;
+	case SQ_STEP: *entry = s->progs.iogap_sq_step; *ret = s->progs.iogap_sq_step_r; break;
+	case SQ_EXEC: *entry = s->progs.iogap_sq_exec; *ret = s->progs.iogap_sq_exec_r; break;
+	case SQ_FINALIZE: *entry = s->progs.iogap_sq_final; break;
+	case SQ_RESET: *entry = s->progs.iogap_sq_reset; break;
+	case SQ_OPEN_V2: case SQ_OPEN: *entry = s->progs.iogap_sq_open; *ret = s->progs.iogap_sq_open_r; break;
+	case SQ_CLOSE: case SQ_CLOSE_V2: *entry = s->progs.iogap_sq_close; break;
 	}
 }
 
