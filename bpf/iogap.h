@@ -29,6 +29,7 @@ enum iogap_event_type {
 	EV_PROC_EXEC = 5,         /* a target process exec'd: attach its uprobes */
 	EV_SQL_TEXT = 6,          /* a SQL text seen for the first time */
 	EV_PROC_STOPPED = 7,      /* a launched process's forked child, stopped before it runs */
+	EV_HTTP = 8,              /* the start of an HTTP/1.x request or status line on a TCP socket */
 };
 
 struct event_hdr {

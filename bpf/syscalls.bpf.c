@@ -12,6 +12,7 @@
 #include "syscalls.h"
 #include "filter.bpf.h"
 #include "thread.bpf.h"
+#include "net.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -107,6 +108,7 @@ struct {
 static struct io_stats zero_io;
 
 struct fd_info {
+	__u64 sk;
 	__u64 ino;
 	__u32 dev;
 	__u32 gen;
@@ -130,6 +132,7 @@ static __always_inline void fd_classify(long fd, struct fd_info *fi)
 	fi->ino = 0;
 	fi->dev = 0;
 	fi->gen = 0;
+	fi->sk = 0;
 	if (!files || fd < 0)
 		return;
 	fdt = files->fdt;
@@ -160,6 +163,7 @@ static __always_inline void fd_classify(long fd, struct fd_info *fi)
 		__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
 		short type = BPF_CORE_READ(sock, type);
 
+		fi->sk = (__u64)sk;
 		if (family == AF_UNIX)
 			fi->kind = FDK_UNIX;
 		else if ((family == AF_INET || family == AF_INET6) && type == SOCK_STREAM)
@@ -235,6 +239,10 @@ int BPF_PROG(iogap_sys_enter, struct pt_regs *regs, long id)
 	}
 	if (flags & OPF_OPEN)
 		ts->arg = (flags & OPF_PATH1) ? regs->si : regs->di;
+	if (ts->fd_kind == FDK_TCP) {
+		ts->sk = fi.sk;
+		ts->buf = regs->si;       /* buf, iovec or msghdr: resolved at exit by nr */
+	}
 	ts->ts = bpf_ktime_get_ns();
 	return 0;
 }
@@ -359,6 +367,86 @@ static __always_inline void sqlite_account(struct thread_state *ts, __u32 slot, 
 		ts->sq_split[cls] += lat;
 }
 
+#define NR_READ 0
+#define NR_WRITE 1
+#define NR_READV 19
+#define NR_WRITEV 20
+#define NR_SENDTO 44
+#define NR_RECVFROM 45
+#define NR_SENDMSG 46
+#define NR_RECVMSG 47
+
+/* The first bytes of a TCP read or write that start an HTTP/1.x request or status line. */
+static __always_inline void http_capture(struct thread_state *ts, __u32 slot, long ret, bool write)
+{
+	__u64 p = ts->buf, iov = 0;
+	struct http_event *e;
+	__u32 head = 0, n;
+
+	switch (ts->nr) {
+	case NR_READ: case NR_WRITE: case NR_SENDTO: case NR_RECVFROM:
+		break;
+	case NR_SENDMSG: case NR_RECVMSG:
+		if (bpf_probe_read_user(&iov, sizeof(iov), (void *)(p + offsetof(struct user_msghdr, msg_iov))))
+			return;
+		p = iov;
+		/* fall through: p is now an iovec */
+	case NR_READV: case NR_WRITEV:
+		if (bpf_probe_read_user(&p, sizeof(p), (void *)p))
+			return;
+		break;
+	default:
+		return;
+	}
+	if (!p || bpf_probe_read_user(&head, sizeof(head), (void *)p))
+		return;
+	/* "GET ", "POST", "PUT ", "HEAD", "DELE", "PATC", "OPTI", "CONN", "TRAC"; "HTTP" */
+	switch (head) {
+	case 0x20544547: case 0x54534f50: case 0x20545550: case 0x44414548: case 0x454c4544:
+	case 0x43544150: case 0x4954504f: case 0x4e4e4f43: case 0x43415254: case 0x50545448:
+		break;
+	default:
+		return;
+	}
+	e = event_reserve(sizeof(*e));
+	if (!e)
+		return;
+	event_fill_hdr(&e->hdr, EV_HTTP, slot);
+	e->sk = ts->sk;
+	e->fd = 0;
+	e->write = write;
+	n = ret < HTTP_CAPTURE ? ret : HTTP_CAPTURE;
+	if (n > HTTP_CAPTURE)
+		n = HTTP_CAPTURE;
+	if (bpf_probe_read_user(e->data, n, (void *)p))
+		n = 0;
+	e->len = n;
+	bpf_ringbuf_submit(e, 0);
+}
+
+/* An accepted TCP connection: count it, its accept-queue wait, and make it the target's. */
+static __always_inline void tcp_accepted(__u32 slot, long fd, __u64 now)
+{
+	struct sock_info si = { .slot = slot };
+	struct tcp_stats *st;
+	struct fd_info fi;
+	__u64 *est;
+
+	fd_classify(fd, &fi);
+	if (fi.kind != FDK_TCP || !(st = tcp_stats_of(slot)))
+		return;
+	__sync_fetch_and_add(&st->accepted, 1);
+	est = bpf_map_lookup_elem(&est_times, &fi.sk);
+	si.est_ns = si.start_ns = now;
+	if (est) {
+		if (now > *est)
+			net_hist_add(slot, NH_ACCEPT_QUEUE, now - *est);
+		si.est_ns = si.start_ns = *est;
+		bpf_map_delete_elem(&est_times, &fi.sk);
+	}
+	bpf_map_update_elem(&sock_slots, &fi.sk, &si, BPF_ANY);
+}
+
 SEC("tp_btf/sys_exit")
 int BPF_PROG(iogap_sys_exit, struct pt_regs *regs, long ret)
 {
@@ -415,6 +503,11 @@ int BPF_PROG(iogap_sys_exit, struct pt_regs *regs, long ret)
 	}
 	if ((flags & OPF_BYTES) && ret > 0)
 		bytes = ret;
+	if (op == IOP_ACCEPT && ret >= 0)
+		tcp_accepted(slot, ret, now);
+	else if (key.fd_kind == FDK_TCP && ret > 0 && (op == IOP_READ || op == IOP_READV ||
+		 op == IOP_RECV || op == IOP_WRITE || op == IOP_WRITEV || op == IOP_SEND))
+		http_capture(ts, slot, ret, op == IOP_WRITE || op == IOP_WRITEV || op == IOP_SEND);
 
 	st = bpf_map_lookup_elem(&io_stats, &key);
 	if (!st) {

@@ -22,6 +22,8 @@ struct thread_state {
 	__u16 op;
 	__u8 fd_kind;
 	__u8 active;
+	__u64 buf;                /* a socket read/write: its buffer (or iovec, or msghdr) */
+	__u64 sk;                 /* ... and its struct sock */
 	/* SQLite */
 	__u32 sq_depth;           /* nesting of sqlite3_step/exec; > 0 while inside */
 	__u32 sq_pad;

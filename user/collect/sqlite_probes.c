@@ -187,6 +187,8 @@ static int attach_lib(struct sqlite_probes *p, struct model *m, __u32 slot, pid_
 			free(t->sq.library);
 			t->sq.library = strdup(lib->shown);
 			t->sq.where = where_names[lib->where];
+			fprintf(stderr, "iogap: +%.2fs SQLite in pid %d of %s: %s (loaded; attached in "
+				"advance)\n", (collector_now_ns() - m->start_ns) / 1e9, pid, t->name, lib->shown);
 		}
 		return 0;
 	}
@@ -234,7 +236,8 @@ static int attach_lib(struct sqlite_probes *p, struct model *m, __u32 slot, pid_
 		t->sq.library = strdup(lib->shown);
 		t->sq.where = where_names[lib->where];
 	}
-	fprintf(stderr, "iogap: +%.2fs SQLite in pid %d of %s: %s (%s, %d probes)\n",
+	if (lib->where != SQW_CANDIDATE)
+		fprintf(stderr, "iogap: +%.2fs SQLite in pid %d of %s: %s (%s, %d probes)\n",
 		(collector_now_ns() - m->start_ns) / 1e9 * (m->start_ns != 0), pid, t->name, lib->shown,
 		where_names[lib->where], pr->nlinks);
 	return 1;

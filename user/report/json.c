@@ -1,4 +1,5 @@
 #include <stdlib.h>
+#include <string.h>
 #include <cjson/cJSON.h>
 #include "report/report.h"
 
@@ -24,6 +25,8 @@ static cJSON *sqlite_json(const struct target *t)
 
 	if (!q->library && !q->nstmts)
 		return cJSON_CreateNull();
+	if (!q->nstmts && !q->opens && q->where && !strcmp(q->where, "candidate"))
+		return cJSON_CreateNull();   /* attached in advance, never used */
 	o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "library", q->library ? q->library : "");
 	cJSON_AddStringToObject(o, "where", q->where ? q->where : "");

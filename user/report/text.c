@@ -82,6 +82,8 @@ static void print_sqlite(FILE *out, struct target *t, double secs, int top)
 
 	if (!q->library && !q->nstmts)
 		return;
+	if (!q->nstmts && !q->opens && q->where && !strcmp(q->where, "candidate"))
+		return;   /* attached in advance, never used */
 	fprintf(out, "  SQLite %s (%s, %" PRIu64 " process%s attached): %" PRIu64 " opens (%.1f/s), %"
 		PRIu64 " closes\n", q->library ? q->library : "?", q->where ? q->where : "?",
 		q->processes, q->processes == 1 ? "" : "es", q->opens, secs > 0 ? q->opens / secs : 0.0,

@@ -1,0 +1,68 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+/* Maps the network module shares with the syscall module (one instance: user space hands the
+ * syscall module's maps to net.bpf.c before load). */
+#ifndef IOGAP_NET_BPF_H
+#define IOGAP_NET_BPF_H
+
+#include "net.h"
+
+struct sock_info {
+	__u64 start_ns;           /* SYN_SENT (active) or ESTABLISHED (passive) */
+	__u64 est_ns;
+	__u32 slot;
+	__u32 active;
+};
+
+/* Sockets of targets, by struct sock address: connects and accepted connections. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u64);
+	__type(value, struct sock_info);
+} sock_slots SEC(".maps");
+
+/* When a passive connection became ESTABLISHED (in softirq, owner unknown yet), until accept. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u64);
+	__type(value, __u64);
+} est_times SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, IOGAP_MAX_SLOTS);
+	__type(key, __u32);
+	__type(value, struct tcp_stats);
+} tcp_stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 8192);
+	__type(key, struct net_hist_key);
+	__type(value, __u64);
+} net_hist SEC(".maps");
+
+static __always_inline struct tcp_stats *tcp_stats_of(__u32 slot)
+{
+	return bpf_map_lookup_elem(&tcp_stats, &slot);
+}
+
+static __always_inline void net_hist_add(__u32 slot, __u8 which, __u64 v)
+{
+	struct net_hist_key k = { .slot = slot, .which = which, .bucket = hist_bucket(v) };
+	__u64 *c, one = 1;
+
+	c = bpf_map_lookup_elem(&net_hist, &k);
+	if (c) {
+		__sync_fetch_and_add(c, 1);
+		return;
+	}
+	if (bpf_map_update_elem(&net_hist, &k, &one, BPF_NOEXIST)) {
+		c = bpf_map_lookup_elem(&net_hist, &k);
+		if (c)
+			__sync_fetch_and_add(c, 1);
+	}
+}
+
+#endif

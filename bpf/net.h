@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+/*
+ * Network module: TCP connections of targets (connect latency, accept-queue wait, duration,
+ * bytes, resets, retransmits, refusals) and the first bytes of reads and writes on their TCP
+ * sockets that start an HTTP/1.x request or status line (parsed in user space).
+ */
+#ifndef IOGAP_NET_H
+#define IOGAP_NET_H
+
+#include "iogap.h"
+
+struct tcp_stats {
+	__u64 accepted;
+	__u64 connected;
+	__u64 refused;
+	__u64 resets_sent;
+	__u64 resets_received;
+	__u64 retransmits;
+	__u64 closed;
+	__u64 bytes_in;
+	__u64 bytes_out;
+};
+
+enum net_hist { NH_CONNECT = 0, NH_ACCEPT_QUEUE, NH_DURATION, NH_MAX };
+
+struct net_hist_key {
+	__u32 slot;
+	__u16 bucket;
+	__u8 which;
+	__u8 pad;
+};
+
+#define HTTP_CAPTURE 128
+
+struct http_event {
+	struct event_hdr hdr;
+	__u64 sk;                 /* the socket, to pair a request with its response */
+	__u32 fd;
+	__u8 write;               /* 1: the target wrote these bytes, 0: it read them */
+	__u8 len;                 /* bytes in data */
+	__u8 pad[2];
+	char data[HTTP_CAPTURE];
+};
+_Static_assert(sizeof(struct http_event) == 24 + 16 + HTTP_CAPTURE, "http_event layout");
+
+#endif
