@@ -236,6 +236,9 @@ static int handle_event(void *ctx, void *data, size_t size)
 	case EV_SQL_TEXT:
 		sqlite_probes_text(&c->sq, data, size);
 		break;
+	case EV_HTTP:
+		net_probes_http(&c->net, &c->model, data, size);
+		break;
 	case EV_PROC_EXIT:
 		t->exits++;
 		break;
@@ -484,6 +487,10 @@ int collector_open(struct collector *c, const struct collector_opts *o)
 		goto fail;
 	}
 	c->model.start_ns = collector_now_ns();
+	err = net_probes_open(&c->net, c->skel, o->btf_path);
+	if (err)
+		fprintf(stderr, "iogap: TCP connections will not be measured: cannot load the network "
+			"module: %s\n", strerror(-err));
 	err = sqlite_probes_open(&c->sq, c->skel, o->btf_path, o->verbose);
 	if (err)
 		fprintf(stderr, "iogap: SQLite statements will not be measured: cannot load the SQLite "
@@ -639,8 +646,10 @@ int collector_snapshot(struct collector *c)
 		attach_sqlite_existing(c);
 	}
 	sqlite_probes_snapshot(&c->sq, &c->model);
-	if (c->skel)
+	if (c->skel) {
 		sqlite_probes_fsync_snapshot(c->skel, &c->model);
+		net_probes_snapshot(c->skel, &c->model);
+	}
 	snapshot_ops(c);
 	snapshot_files(c);
 	snapshot_syscalls(c);
@@ -687,6 +696,7 @@ void collector_close(struct collector *c)
 	ring_buffer__free(c->rb);
 	c->rb = NULL;
 	sqlite_probes_close(&c->sq);
+	net_probes_close(&c->net);
 	syscalls_bpf__destroy(c->skel);
 	c->skel = NULL;
 	if (c->has_cmd || c->cmd.cgroup[0])

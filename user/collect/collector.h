@@ -10,6 +10,7 @@
 #include <sys/types.h>
 #include "collect/command.h"
 #include "collect/sqlite_probes.h"
+#include "collect/net_probes.h"
 #include "model/model.h"
 
 struct collector_opts {
@@ -33,6 +34,7 @@ struct collector {
 	struct command cmd;
 	void *buf;                /* per-CPU value buffer */
 	struct sqlite_probes sq;
+	struct net_probes net;
 	uint64_t last_rescan_ns;
 };
 

@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "model/model.h"
@@ -197,6 +198,48 @@ struct sq_fsync_stat *target_sq_fsync(struct target *t, uint32_t dev, uint64_t i
 	f->ino = ino;
 	f->gen = gen;
 	return f;
+}
+
+struct http_route *target_route(struct target *t, int side, const char *method, const char *route)
+{
+	struct net_info *n = &t->net;
+	struct http_route *r;
+
+	for (size_t i = 0; i < n->nroutes; i++) {
+		r = &n->routes[i];
+		if (r->side == side && !strcmp(r->method, method) && !strcmp(r->route, route))
+			return r;
+	}
+	if (grow((void **)&n->routes, &n->cap_routes, n->nroutes, sizeof(*r)))
+		return NULL;
+	r = &n->routes[n->nroutes];
+	r->route = strdup(route);
+	if (!r->route)
+		return NULL;
+	r->side = side;
+	snprintf(r->method, sizeof(r->method), "%s", method);
+	n->nroutes++;
+	return r;
+}
+
+void http_route_status(struct http_route *r, int status)
+{
+	int i;
+
+	if (status >= 200 && status < 600)
+		r->status[status / 100 - 2]++;
+	else
+		r->other++;
+	for (i = 0; i < r->ncodes; i++)
+		if (r->codes[i].code == status)
+			break;
+	if (i == r->ncodes) {
+		if (r->ncodes == HTTP_MAX_CODES)
+			return;
+		r->codes[r->ncodes].code = status;
+		r->codes[r->ncodes++].count = 0;
+	}
+	r->codes[i].count++;
 }
 
 static const char *const split_names[SPLIT_MAX] = {
@@ -450,6 +493,22 @@ int model_copy(struct model *dst, const struct model *src)
 				goto fail;
 			*f = s->sq.fsyncs[j];
 		}
+		t->net.tcp = s->net.tcp;
+		t->net.connect_lat = s->net.connect_lat;
+		t->net.accept_queue = s->net.accept_queue;
+		t->net.duration = s->net.duration;
+		t->net.requests = s->net.requests;
+		for (size_t j = 0; j < s->net.nroutes; j++) {
+			const struct http_route *sr = &s->net.routes[j];
+			struct http_route *r = target_route(t, sr->side, sr->method, sr->route);
+			char *keep;
+
+			if (!r)
+				goto fail;
+			keep = r->route;
+			*r = *sr;
+			r->route = keep;
+		}
 	}
 	return 0;
 fail:
@@ -529,6 +588,33 @@ int model_delta(struct model *dst, const struct model *cur, const struct model *
 			hist_sub(&st->step_hist, &ps->step_hist);
 			hist_sub(&st->stmt_hist, &ps->stmt_hist);
 		}
+		{
+			__u64 *cw = (__u64 *)&t->net.tcp;
+			const __u64 *pw = (const __u64 *)&p->net.tcp;
+
+			for (size_t w = 0; w < sizeof(t->net.tcp) / sizeof(__u64); w++)
+				cw[w] = sub0(cw[w], pw[w]);
+		}
+		hist_sub(&t->net.connect_lat, &p->net.connect_lat);
+		hist_sub(&t->net.accept_queue, &p->net.accept_queue);
+		hist_sub(&t->net.duration, &p->net.duration);
+		t->net.requests = sub0(t->net.requests, p->net.requests);
+		for (size_t j = 0; j < p->net.nroutes; j++) {
+			const struct http_route *pr = &p->net.routes[j];
+			struct http_route *r = target_route(t, pr->side, pr->method, pr->route);
+
+			if (!r)
+				return -ENOMEM;
+			r->count = sub0(r->count, pr->count);
+			r->other = sub0(r->other, pr->other);
+			for (int k = 0; k < 4; k++)
+				r->status[k] = sub0(r->status[k], pr->status[k]);
+			for (int k = 0; k < r->ncodes; k++)
+				for (int l = 0; l < pr->ncodes; l++)
+					if (pr->codes[l].code == r->codes[k].code)
+						r->codes[k].count = sub0(r->codes[k].count, pr->codes[l].count);
+			hist_sub(&r->lat, &pr->lat);
+		}
 		for (size_t j = 0; j < p->sq.nfsyncs; j++) {
 			const struct sq_fsync_stat *pf = &p->sq.fsyncs[j];
 			struct sq_fsync_stat *f = target_sq_fsync(t, pf->dev, pf->ino, pf->gen);
@@ -577,6 +663,9 @@ void model_free(struct model *m)
 			free(t->sq.stmts[j].sql);
 		free(t->sq.stmts);
 		free(t->sq.fsyncs);
+		for (size_t j = 0; j < t->net.nroutes; j++)
+			free(t->net.routes[j].route);
+		free(t->net.routes);
 	}
 	free(m->targets);
 	memset(m, 0, sizeof(*m));

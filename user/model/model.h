@@ -13,6 +13,7 @@
 #include "model/hist.h"
 #include "syscalls.h"
 #include "sqlite.h"
+#include "net.h"
 
 #define IOGAP_VERSION "0.1.0"
 #define IOGAP_FORMAT 1
@@ -60,6 +61,29 @@ struct sqlite_info {
 	size_t nfsyncs, cap_fsyncs;
 };
 
+#define HTTP_MAX_CODES 16
+
+/* Requests of one (side, method, route), built from the HTTP events. */
+struct http_route {
+	uint8_t side;             /* 0: served (accepted connections), 1: made (client side) */
+	char method[16];
+	char *route;
+	uint64_t count;
+	uint64_t status[4];       /* 2xx, 3xx, 4xx, 5xx */
+	uint64_t other;           /* a status outside 200..599 */
+	struct { int code; uint64_t count; } codes[HTTP_MAX_CODES];
+	int ncodes;
+	struct hist lat;          /* request line read -> status line written (served) */
+};
+
+struct net_info {
+	struct tcp_stats tcp;
+	struct hist connect_lat, accept_queue, duration;
+	struct http_route *routes;
+	size_t nroutes, cap_routes;
+	uint64_t requests;        /* responses the target sent */
+};
+
 struct target {
 	char *name;
 	enum target_kind kind;
@@ -76,6 +100,7 @@ struct target {
 	size_t nfiles, cap_files;
 	uint64_t exits;           /* target processes that exited */
 	struct sqlite_info sq;
+	struct net_info net;
 };
 
 struct model {
@@ -117,6 +142,9 @@ struct sql_stmt *target_stmts_by_template(const struct target *t, size_t *n);
 void model_stmts_free(struct sql_stmt *s, size_t n);
 const char *model_split_name(unsigned i);
 const char *model_rc_name(unsigned i);
+
+struct http_route *target_route(struct target *t, int side, const char *method, const char *route);
+void http_route_status(struct http_route *r, int status);
 
 /* Copies the structure of src into dst (deep), for later deltas. */
 int model_copy(struct model *dst, const struct model *src);

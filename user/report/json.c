@@ -76,6 +76,67 @@ static cJSON *sqlite_json(const struct target *t)
 	return o;
 }
 
+static cJSON *hist_json(const struct hist *h)
+{
+	uint64_t n = hist_count(h), sum = 0;
+
+	/* from the buckets' midpoints: these histograms are all there is of these figures */
+	for (uint32_t i = 0; i < HIST_BUCKETS; i++)
+		if (h->b[i])
+			sum += h->b[i] * (hist_bucket_lo(i) + (hist_bucket_hi(i) == UINT64_MAX ? 0 :
+						(hist_bucket_hi(i) - hist_bucket_lo(i)) / 2));
+	return lat_json(h, n, sum, hist_max_estimate(h));
+}
+
+static cJSON *net_json(const struct target *t, cJSON *o)
+{
+	const struct net_info *n = &t->net;
+	cJSON *tcp = cJSON_AddObjectToObject(o, "tcp"), *arr;
+
+	cJSON_AddNumberToObject(tcp, "accepted", (double)n->tcp.accepted);
+	cJSON_AddNumberToObject(tcp, "connected", (double)n->tcp.connected);
+	cJSON_AddNumberToObject(tcp, "refused", (double)n->tcp.refused);
+	cJSON_AddNumberToObject(tcp, "resets_sent", (double)n->tcp.resets_sent);
+	cJSON_AddNumberToObject(tcp, "resets_received", (double)n->tcp.resets_received);
+	cJSON_AddNumberToObject(tcp, "retransmits", (double)n->tcp.retransmits);
+	cJSON_AddNumberToObject(tcp, "closed", (double)n->tcp.closed);
+	cJSON_AddNumberToObject(tcp, "bytes_in", (double)n->tcp.bytes_in);
+	cJSON_AddNumberToObject(tcp, "bytes_out", (double)n->tcp.bytes_out);
+	cJSON_AddItemToObject(tcp, "connect_lat", hist_json(&n->connect_lat));
+	cJSON_AddItemToObject(tcp, "accept_queue", hist_json(&n->accept_queue));
+	cJSON_AddItemToObject(tcp, "conn_duration", hist_json(&n->duration));
+	arr = cJSON_AddArrayToObject(o, "http");
+	for (size_t i = 0; i < n->nroutes; i++) {
+		const struct http_route *r = &n->routes[i];
+		cJSON *e, *st, *codes;
+		char code[16];
+
+		if (!r->count)
+			continue;
+		e = cJSON_CreateObject();
+		cJSON_AddStringToObject(e, "side", r->side ? "client" : "server");
+		cJSON_AddStringToObject(e, "method", r->method);
+		cJSON_AddStringToObject(e, "route", r->route);
+		cJSON_AddNumberToObject(e, "count", (double)r->count);
+		st = cJSON_AddObjectToObject(e, "status");
+		cJSON_AddNumberToObject(st, "2xx", (double)r->status[0]);
+		cJSON_AddNumberToObject(st, "3xx", (double)r->status[1]);
+		cJSON_AddNumberToObject(st, "4xx", (double)r->status[2]);
+		cJSON_AddNumberToObject(st, "5xx", (double)r->status[3]);
+		codes = cJSON_AddObjectToObject(e, "codes");
+		for (int k = 0; k < r->ncodes; k++) {
+			if (!r->codes[k].count)
+				continue;
+			snprintf(code, sizeof(code), "%d", r->codes[k].code);
+			cJSON_AddNumberToObject(codes, code, (double)r->codes[k].count);
+		}
+		cJSON_AddItemToObject(e, "lat", hist_json(&r->lat));
+		cJSON_AddItemToArray(arr, e);
+	}
+	cJSON_AddNumberToObject(o, "requests", (double)n->requests);
+	return o;
+}
+
 static cJSON *target_json(struct target *t)
 {
 	cJSON *o = cJSON_CreateObject(), *arr, *counts, *errs;
@@ -128,6 +189,7 @@ static cJSON *target_json(struct target *t)
 	free(files);
 
 	cJSON_AddItemToObject(o, "sqlite", sqlite_json(t));
+	net_json(t, o);
 
 	counts = cJSON_AddObjectToObject(o, "syscall_counts");
 	errs = cJSON_AddObjectToObject(o, "syscall_errors");

@@ -129,6 +129,45 @@ static void print_sqlite(FILE *out, struct target *t, double secs, int top)
 	free(fs);
 }
 
+static void print_net(FILE *out, const struct target *t, double secs)
+{
+	const struct net_info *n = &t->net;
+	const struct tcp_stats *s = &n->tcp;
+	char a50[16], a99[16], c50[16], c99[16];
+
+	if (s->accepted || s->connected || s->refused || s->closed || s->resets_sent || s->resets_received) {
+		report_fmt_ns(a50, sizeof(a50), hist_percentile(&n->accept_queue, 0.5, 0));
+		report_fmt_ns(a99, sizeof(a99), hist_percentile(&n->accept_queue, 0.99, 0));
+		report_fmt_ns(c50, sizeof(c50), hist_percentile(&n->connect_lat, 0.5, 0));
+		report_fmt_ns(c99, sizeof(c99), hist_percentile(&n->connect_lat, 0.99, 0));
+		fprintf(out, "  TCP: %" PRIu64 " accepted (%.1f/s, accept queue p50 %s p99 %s), %" PRIu64
+			" connected (connect p50 %s p99 %s), %" PRIu64 " refused, %" PRIu64 " closed; resets %"
+			PRIu64 " sent %" PRIu64 " received, %" PRIu64 " retransmits\n",
+			(uint64_t)s->accepted, secs > 0 ? s->accepted / secs : 0.0, a50, a99,
+			(uint64_t)s->connected, c50, c99, (uint64_t)s->refused, (uint64_t)s->closed,
+			(uint64_t)s->resets_sent, (uint64_t)s->resets_received, (uint64_t)s->retransmits);
+	}
+	if (!n->nroutes)
+		return;
+	fprintf(out, "  HTTP: %" PRIu64 " responses sent (%.1f/s)\n  %-6s %8s %8s %6s %6s %6s %6s %8s %8s %8s  %s\n",
+		n->requests, secs > 0 ? n->requests / secs : 0.0, "SIDE", "COUNT", "RATE/s", "2xx",
+		"3xx", "4xx", "5xx", "P50", "P95", "P99", "REQUEST");
+	for (size_t i = 0; i < n->nroutes; i++) {
+		const struct http_route *r = &n->routes[i];
+		char p50[16], p95[16], p99[16];
+
+		if (!r->count)
+			continue;
+		report_fmt_ns(p50, sizeof(p50), hist_percentile(&r->lat, 0.50, 0));
+		report_fmt_ns(p95, sizeof(p95), hist_percentile(&r->lat, 0.95, 0));
+		report_fmt_ns(p99, sizeof(p99), hist_percentile(&r->lat, 0.99, 0));
+		fprintf(out, "  %-6s %8" PRIu64 " %8.1f %6" PRIu64 " %6" PRIu64 " %6" PRIu64 " %6" PRIu64
+			" %8s %8s %8s  %s %s\n", r->side ? "client" : "server", r->count,
+			secs > 0 ? r->count / secs : 0.0, r->status[0], r->status[1], r->status[2],
+			r->status[3], p50, p95, p99, r->method, r->route);
+	}
+}
+
 void report_text(FILE *out, struct model *m, const struct report_opts *o)
 {
 	double secs = m->duration_ns / 1e9;
@@ -164,6 +203,7 @@ void report_text(FILE *out, struct model *m, const struct report_opts *o)
 		if (!io) {
 			fprintf(out, "  no I/O syscalls\n");
 			print_sqlite(out, t, secs, top);
+			print_net(out, t, secs);
 			continue;
 		}
 		fprintf(out, "  %-16s %-5s %9s %9s %7s %9s %8s %8s %8s %8s %8s\n", "OP", "FD", "COUNT",
@@ -182,5 +222,6 @@ void report_text(FILE *out, struct model *m, const struct report_opts *o)
 		}
 		free(files);
 		print_sqlite(out, t, secs, top);
+		print_net(out, t, secs);
 	}
 }
