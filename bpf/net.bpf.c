@@ -45,7 +45,7 @@ int BPF_PROG(iogap_tcp_state, const struct sock *sk, const int oldstate, const i
 		return 0;
 	}
 	si = bpf_map_lookup_elem(&sock_slots, &key);
-	if (!si || !(st = tcp_stats_of(si->slot)))
+	if (!si || si->closed || !(st = tcp_stats_of(si->slot)))
 		return 0;
 	if (newstate == TCP_ESTABLISHED && oldstate == TCP_SYN_SENT) {
 		si->est_ns = now;
@@ -65,7 +65,8 @@ int BPF_PROG(iogap_tcp_state, const struct sock *sk, const int oldstate, const i
 		__sync_fetch_and_add(&st->bytes_out, BPF_CORE_READ(tp, bytes_acked));
 		net_hist_add(si->slot, NH_DURATION, now - si->est_ns);
 	}
-	bpf_map_delete_elem(&sock_slots, &key);
+	/* the entry stays (LRU) so that a reset sent while closing is still the target's */
+	si->closed = 1;
 	return 0;
 }
 

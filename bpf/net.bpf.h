@@ -10,7 +10,8 @@ struct sock_info {
 	__u64 start_ns;           /* SYN_SENT (active) or ESTABLISHED (passive) */
 	__u64 est_ns;
 	__u32 slot;
-	__u32 active;
+	__u16 active;
+	__u16 closed;             /* kept after CLOSE: a reset is often sent just after it */
 };
 
 /* Sockets of targets, by struct sock address: connects and accepted connections. */
