@@ -61,8 +61,13 @@ int BPF_PROG(iogap_tcp_state, const struct sock *sk, const int oldstate, const i
 		const struct tcp_sock *tp = (const struct tcp_sock *)sk;
 
 		__sync_fetch_and_add(&st->closed, 1);
-		__sync_fetch_and_add(&st->bytes_in, BPF_CORE_READ(tp, bytes_received));
-		__sync_fetch_and_add(&st->bytes_out, BPF_CORE_READ(tp, bytes_acked));
+		/* bytes_received counts a received FIN as a byte (SOCK_DONE tells it came);
+		 * bytes_sent is data only */
+		__u64 in = BPF_CORE_READ(tp, bytes_received);
+		__u64 done = (BPF_CORE_READ(sk, __sk_common.skc_flags) >> SOCK_DONE) & 1;
+
+		__sync_fetch_and_add(&st->bytes_in, in > done ? in - done : 0);
+		__sync_fetch_and_add(&st->bytes_out, BPF_CORE_READ(tp, bytes_sent));
 		net_hist_add(si->slot, NH_DURATION, now - si->est_ns);
 	}
 	/* the entry stays (LRU) so that a reset sent while closing is still the target's */

@@ -90,4 +90,16 @@ iogap_link_ids() { # PROG_IDS...
 		/ prog [0-9]+/ { for (i = 1; i < NF; i++) if ($i == "prog" && index(ids, " " $(i + 1) " ")) print id }' | sort
 }
 
+# iogap-<pid> cgroups whose iogap is gone: what an iogap left behind (one still running, such
+# as another instance on the machine, is not counted).
+left_cgroups() {
+	local d pid n=0
+	for d in "$(cgroup2_mount)"/iogap-*; do
+		[[ -d $d ]] || continue
+		pid=${d##*/iogap-}
+		kill -0 "$pid" 2>/dev/null || n=$((n + 1))
+	done
+	echo $n
+}
+
 cgroup2_mount() { awk '$0 ~ / - cgroup2 / { print $5; exit }' /proc/self/mountinfo; }

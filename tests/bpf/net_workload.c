@@ -41,10 +41,13 @@
  *   bytes_in, bytes_out   bytes every socket of the process read / wrote, both ends summed
  *                         (equal: each byte is written by one end and read by the other);
  *                         tcp_info: the kernel's sums of the same, read before each close
+ *                         (bytes_received less the received FIN, which the kernel counts as
+ *                         one byte; fins_received says how many)
  *   ops                   the socket syscalls by iogap's op name ("send" is sendto, "recv"
  *                         recvfrom, "accept" both accept and accept4): calls, errors, bytes
- *   closed                connection endpoints (sockets) that reached CLOSE: 2 per
- *                         connection, both ends being in this process
+ *   closed                ends (sockets) of established connections that reached CLOSE:
+ *                         2 per connection, both ends being in this process; a refused
+ *                         connect's socket is not one
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>

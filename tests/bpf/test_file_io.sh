@@ -11,7 +11,7 @@ WL=$ROOT/.output/tests/workload
 tmp=$(mktemp -d /tmp/iogap-test.XXXXXX)
 on_exit rm -rf "$tmp"
 cgmnt=$(cgroup2_mount)
-before_cg=$(ls -d "$cgmnt"/iogap-* 2>/dev/null | wc -l)
+before_cg=$(left_cgroups)
 
 # compare.py OUT.json REPORT.json: exact counts and bytes per op/fd_kind of the first target
 cat >"$tmp/compare.py" <<'PYEOF'
@@ -106,6 +106,6 @@ assert r['child_pid'] in t['pids'], (r['child_pid'], t['pids'])" ;;
 	not_ok "--pid target: iogap did not end when its targets exited" ;;
 esac
 
-after_cg=$(ls -d "$cgmnt"/iogap-* 2>/dev/null | wc -l)
-check "no cgroup left behind ($before_cg before, $after_cg after)" test "$after_cg" -le "$before_cg"
+after_cg=$(left_cgroups)
+check "no cgroup left behind by an iogap that ended ($before_cg before, $after_cg after)" test "$after_cg" -le "$before_cg"
 finish

@@ -62,18 +62,19 @@ done
 # Checked by ID: the programs and links that appeared with this iogap are gone after it
 # (another iogap may be running on the machine, and the kernel frees programs a bit later).
 before=$(iogap_prog_ids)
-"$IOGAP" trace -- sleep 1000 2>"$tmp/kill.err" &
+"$IOGAP" trace -- /usr/bin/python3 -c 'import sqlite3, time; sqlite3.connect(":memory:"); time.sleep(1000)' \
+	2>"$tmp/kill.err" &
 ig=$!
 on_exit end_pid $ig
-wait_for_text "$tmp/kill.err" tracing
+wait_for_text "$tmp/kill.err" "SQLite in pid"
 mine=$(comm -13 <(echo "$before") <(iogap_prog_ids))
 # shellcheck disable=SC2086
 links=$(iogap_link_ids $mine)
 nprogs=$(echo "$mine" | grep -c .) nlinks=$(echo "$links" | grep -c .)
-# 6 syscall/sched/cgroup programs + 12 SQLite ones; 6 tracepoint links + 16 uprobe links (the
-# command is attached to the system's libsqlite3 in advance)
-check "while running: iogap's programs ($nprogs, want >= 18) and links ($nlinks, want >= 22) are loaded" \
-	test "$nprogs" -ge 18 -a "$nlinks" -ge 22
+# 6 syscall/sched/cgroup programs, 12 SQLite, 4 TCP; 10 tracepoint links + 16 uprobe links
+# (the command loaded libsqlite3)
+check "while running: iogap's programs ($nprogs, want >= 22) and links ($nlinks, want >= 26) are loaded" \
+	test "$nprogs" -ge 22 -a "$nlinks" -ge 26
 kill -9 $ig
 wait $ig 2>/dev/null
 # its launched command and cgroup are left to us after SIGKILL: end exactly those

@@ -20,7 +20,7 @@ need_root "dynamic: per-template counts exact" "dynamic: step time within 10%" "
 tmp=$(mktemp -d /tmp/iogap-test.XXXXXX)
 on_exit rm -rf "$tmp"
 cgmnt=$(cgroup2_mount)
-before_cg=$(ls -d "$cgmnt"/iogap-* 2>/dev/null | wc -l)
+before_cg=$(left_cgroups)
 
 # built by the Makefile, linked with libsqlite3 dynamically and statically
 WL=$ROOT/.output/tests/sqlite_workload
@@ -262,6 +262,6 @@ else
 	sed 's/^/# /' "$tmp/cached.err"
 fi
 
-after_cg=$(ls -d "$cgmnt"/iogap-* 2>/dev/null | wc -l)
-check "no cgroup left behind ($before_cg before, $after_cg after)" test "$after_cg" -le "$before_cg"
+after_cg=$(left_cgroups)
+check "no cgroup left behind by an iogap that ended ($before_cg before, $after_cg after)" test "$after_cg" -le "$before_cg"
 finish

@@ -206,11 +206,11 @@ static int handle_event(void *ctx, void *data, size_t size)
 			return 0;
 		resolve_path(e, path, sizeof(path));
 		target_file_set_path(t, e->dev, e->ino, e->gen, path);
-		if (e->stopped) {
-			/* a launched process opened libsqlite3 and waits for its uprobes */
+		/* a process loading SQLite (ld.so or dlopen): attach now; a launched one waits for it */
+		if (e->stopped || sqlite_probes_is_lib(e->path))
 			sqlite_probes_attach_file(&c->sq, &c->model, h->slot, h->pid, e->path);
+		if (e->stopped)
 			kill(h->pid, SIGCONT);
-		}
 		break;
 	}
 	case EV_PROC_FORK: {
@@ -220,7 +220,7 @@ static int handle_event(void *ctx, void *data, size_t size)
 			break;
 		target_pid_add(t, e->child_pid);
 		/* a forked child does not keep its parent's uprobes */
-		sqlite_probes_attach(&c->sq, &c->model, h->slot, e->child_pid, true);
+		sqlite_probes_attach(&c->sq, &c->model, h->slot, e->child_pid, false);
 		break;
 	}
 	case EV_PROC_EXEC:
@@ -228,7 +228,7 @@ static int handle_event(void *ctx, void *data, size_t size)
 		const struct task_event *e = data;
 
 		target_pid_add(t, h->pid);
-		sqlite_probes_attach(&c->sq, &c->model, h->slot, h->pid, true);
+		sqlite_probes_attach(&c->sq, &c->model, h->slot, h->pid, false);
 		if (size >= sizeof(*e) && e->stopped)
 			kill(h->pid, SIGCONT);
 		break;

@@ -2,6 +2,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -259,6 +260,13 @@ int sqlite_probes_attach(struct sqlite_probes *p, struct model *m, __u32 slot, p
 	return attach_lib(p, m, slot, pid, &lib);
 }
 
+bool sqlite_probes_is_lib(const char *path)
+{
+	const char *base = strrchr(path, '/');
+
+	return !strncmp(base ? base + 1 : path, "libsqlite3", 10);
+}
+
 int sqlite_probes_attach_file(struct sqlite_probes *p, struct model *m, __u32 slot, pid_t pid,
 			      const char *path)
 {
@@ -334,23 +342,6 @@ int sqlite_probes_attach_command(struct sqlite_probes *p, struct model *m, __u32
 			lib.where = SQW_STATIC;
 			return attach_lib(p, m, slot, pid, &lib);
 		}
-	}
-	/* dynamically linked, now or later (dlopen): the system's library */
-	for (size_t i = 0; i < sizeof(host_libs) / sizeof(host_libs[0]); i++) {
-		char real[PATH_MAX];
-
-		if (!realpath(host_libs[i], real) || stat(real, &st))
-			continue;
-		memset(&lib, 0, sizeof(lib));
-		if (elf_func_offsets(real, sqlite_func_names, SQ_NFUNCS, lib.offs) <= 0 || !lib.offs[SQ_STEP])
-			continue;
-		snprintf(lib.path, sizeof(lib.path), "%s", real);
-		snprintf(lib.shown, sizeof(lib.shown), "%s", real);
-		lib.dev = st.st_dev;
-		lib.ino = st.st_ino;
-		lib.where = SQW_CANDIDATE;
-		rc = attach_lib(p, m, slot, pid, &lib);
-		break;
 	}
 	return rc;
 }
@@ -457,6 +448,20 @@ void sqlite_probes_fsync_snapshot(struct syscalls_bpf *sys, struct model *m)
 	}
 }
 
+/* Keeps a process's links for detach_parallel at close (or destroys them now if out of memory). */
+static void bury_links(struct sqlite_probes *p, struct sq_proc *pr)
+{
+	while (p->cap_dead < p->ndead + pr->nlinks)
+		if (grow((void **)&p->dead, &p->cap_dead, p->cap_dead, sizeof(*p->dead)))
+			break;
+	if (p->cap_dead >= p->ndead + pr->nlinks) {
+		memcpy(&p->dead[p->ndead], pr->links, pr->nlinks * sizeof(*pr->links));
+		p->ndead += pr->nlinks;
+		pr->nlinks = 0;
+	}
+	proc_detach(pr);
+}
+
 void sqlite_probes_reap(struct sqlite_probes *p)
 {
 	size_t k = 0;
@@ -467,8 +472,9 @@ void sqlite_probes_reap(struct sqlite_probes *p)
 		snprintf(path, sizeof(path), "/proc/%d", p->procs[i].pid);
 		if (access(path, F_OK)) {
 			__u32 tgid = p->procs[i].pid;
+			struct sq_proc *pr = &p->procs[i];
 
-			proc_detach(&p->procs[i]);
+			bury_links(p, pr);
 			if (p->skel)
 				bpf_map_delete_elem(bpf_map__fd(p->skel->maps.sq_zsql), &tgid);
 			continue;
@@ -478,10 +484,53 @@ void sqlite_probes_reap(struct sqlite_probes *p)
 	p->nprocs = k;
 }
 
+struct detach_job {
+	struct bpf_link **links;
+	size_t n;
+};
+
+static void *detach_links(void *arg)
+{
+	struct detach_job *j = arg;
+
+	for (size_t i = 0; i < j->n; i++)
+		bpf_link__destroy(j->links[i]);
+	return NULL;
+}
+
+/* Destroys links from several threads: each waits for the kernel, and the waits overlap. */
+static void detach_parallel(struct bpf_link **links, size_t n)
+{
+	enum { THREADS = 16 };
+	struct detach_job jobs[THREADS];
+	pthread_t th[THREADS];
+	bool started[THREADS] = { false };
+	size_t per = (n + THREADS - 1) / THREADS;
+
+	for (int i = 0; i < THREADS && per; i++) {
+		size_t from = i * per;
+
+		jobs[i].links = links + from;
+		jobs[i].n = from >= n ? 0 : (n - from < per ? n - from : per);
+		if (jobs[i].n)
+			started[i] = !pthread_create(&th[i], NULL, detach_links, &jobs[i]);
+		if (jobs[i].n && !started[i])
+			detach_links(&jobs[i]);
+	}
+	for (int i = 0; i < THREADS; i++)
+		if (started[i])
+			pthread_join(th[i], NULL);
+}
+
 void sqlite_probes_close(struct sqlite_probes *p)
 {
-	for (size_t i = 0; i < p->nprocs; i++)
-		proc_detach(&p->procs[i]);
+	for (size_t i = 0; i < p->nprocs; i++) {
+		struct sq_proc *pr = &p->procs[i];
+
+		bury_links(p, pr);
+	}
+	detach_parallel(p->dead, p->ndead);
+	free(p->dead);
 	free(p->procs);
 	for (size_t i = 0; i < p->ntexts; i++)
 		free(p->texts[i].sql);

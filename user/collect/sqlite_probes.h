@@ -21,6 +21,10 @@ struct sqlite_probes {
 	/* where zSql is in a statement of the host's libsqlite3 (0: unknown), see sqlite_probes.c */
 	uint32_t zsql_off;
 	uint64_t host_dev, host_ino;
+	/* links of processes gone: destroyed at close, all at once (each uprobe detach waits for
+	 * the kernel ~0.1 s; meanwhile a dead process's uprobes cost nobody anything) */
+	struct bpf_link **dead;
+	size_t ndead, cap_dead;
 };
 
 /* Opens and loads the SQLite module, sharing the target, thread and event maps of sys. */
@@ -30,11 +34,13 @@ int sqlite_probes_open(struct sqlite_probes *p, struct syscalls_bpf *sys, const 
  * started, which may load the library later. 1 attached, 0 nothing to attach, -errno. */
 int sqlite_probes_attach(struct sqlite_probes *p, struct model *m, __u32 slot, pid_t pid,
 			 bool allow_candidate);
+/* Is the basename of path "libsqlite3..."? */
+bool sqlite_probes_is_lib(const char *path);
 /* Attaches to the library at path (as process pid sees it), which pid has just opened. */
 int sqlite_probes_attach_file(struct sqlite_probes *p, struct model *m, __u32 slot, pid_t pid,
 			      const char *path);
-/* Attaches, before it execs, to a command iogap launched: its executable (if it links SQLite
- * statically) and the system's libsqlite3 (if it loads it). */
+/* Attaches, before it execs, to a command iogap launched if its executable links SQLite
+ * statically (a dynamic one is attached when it opens libsqlite3). */
 int sqlite_probes_attach_command(struct sqlite_probes *p, struct model *m, __u32 slot, pid_t pid,
 				 const char *file);
 /* A SQL text event: remembers its template. */
