@@ -60,6 +60,19 @@ wait_for_text() {
 	return 1
 }
 
+# traced NAME CMD...: iogap trace -j -o $tmp/NAME.json -- CMD (the test's $tmp); says not ok
+# if iogap or CMD failed
+traced() {
+	local name=$1 rc
+	shift
+	timeout --foreground -k 5 60 "$IOGAP" trace -j -o "$tmp/$name.json" -- "$@" 2>"$tmp/$name.err"
+	rc=$?
+	[[ $rc -eq 0 && -s $tmp/$name.json ]] && return 0
+	not_ok "$name: iogap exited $rc"
+	sed 's/^/# /' "$tmp/$name.err" | tail -20
+	return 1
+}
+
 # trace_stopped_pid OUT.json ERR CMD...: CMD stops itself (SIGSTOP) before its measured work;
 # iogap attaches with -p, CMD is continued, and iogap must end by itself once CMD (and the
 # children it forked) exited. Returns 0 then, 1 if iogap did not start, 2 if it did not end.

@@ -152,17 +152,6 @@ sys.exit(1 if bad else 0)
 PYEOF
 compare() { $PY "$tmp/compare.py" "$@"; }
 
-# traced NAME CMD...: iogap trace -j -o $tmp/NAME.json -- CMD; says not ok if iogap or CMD failed
-traced() {
-	local name=$1 rc
-	shift
-	timeout --foreground -k 5 60 "$IOGAP" trace -j -o "$tmp/$name.json" -- "$@" 2>"$tmp/$name.err"
-	rc=$?
-	[[ $rc -eq 0 && -s $tmp/$name.json ]] && return 0
-	not_ok "$name: iogap exited $rc"
-	sed 's/^/# /' "$tmp/$name.err" | tail -20
-	return 1
-}
 
 # 1. mix as -- CMD: 12 connections (4 keep-alive with 6 requests each, 8 one-shot), 32
 # requests over GET /items/{id} (200), GET /items/abc-not-found (404), POST /orders/{id}/pay
