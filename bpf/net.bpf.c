@@ -55,9 +55,7 @@ int BPF_PROG(iogap_tcp_state, const struct sock *sk, const int oldstate, const i
 	}
 	if (newstate != TCP_CLOSE)
 		return 0;
-	if (oldstate == TCP_SYN_SENT) {
-		__sync_fetch_and_add(&st->refused, 1);
-	} else if (si->est_ns) {
+	if (si->est_ns) {
 		const struct tcp_sock *tp = (const struct tcp_sock *)sk;
 
 		__sync_fetch_and_add(&st->closed, 1);
@@ -98,8 +96,12 @@ int BPF_PROG(iogap_tcp_rst_rx, struct sock *sk)
 {
 	struct tcp_stats *st = owner_stats(sk);
 
-	if (st)
-		__sync_fetch_and_add(&st->resets_received, 1);
+	if (!st)
+		return 0;
+	__sync_fetch_and_add(&st->resets_received, 1);
+	/* a reset answering our SYN: the connection was refused */
+	if (BPF_CORE_READ(sk, __sk_common.skc_state) == TCP_SYN_SENT)
+		__sync_fetch_and_add(&st->refused, 1);
 	return 0;
 }
 

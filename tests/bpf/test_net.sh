@@ -9,7 +9,7 @@
 # for resets, what the kernel's tcp:tcp_send_reset/tcp_receive_reset tracepoints showed with
 # bpftrace on this workload (below).
 source "$(dirname "$0")/../lib.sh"
-need_root "mix: http per side, method and route exact" "mix: requests" "mix: accepted, connected, closed" \
+need_root "listen queue overflows" "mix: http per side, method and route exact" "mix: requests" "mix: accepted, connected, closed" \
 	"mix: bytes_in, bytes_out" "mix: retransmits, no resets" "mix: socket syscalls" \
 	"--pid target: http exact" "--pid target: requests" "--pid target: accepted, connected, closed" \
 	"--pid target: bytes" "acceptq: accept_queue mean within 10%" "acceptq: connect_lat" \
@@ -197,6 +197,30 @@ if traced resets "$WL" resets "$tmp/resets-rep.json"; then
 	check "resets: resets_sent $N_LINGER, resets_received $((N_LINGER + N_REFUSED)) (linger closes; + refused connects' RSTs)" \
 		compare resets "$o" "$r" $N_LINGER $N_REFUSED
 	check "resets: refused exact (the program's ECONNREFUSED connects)" compare refused "$o" "$r"
+fi
+
+# listen-queue overflow: 8 non-blocking connects to a listener with backlog 1 that never
+# accepts. Ground truth: the kernel queues backlog + 1 = 2 and drops the other 6 SYNs, each
+# counted in TcpExt ListenOverflows/ListenDrops (the counters are the network namespace's;
+# a SYN retransmitted within the run is counted again, so at least 6, at most 12).
+cat >"$tmp/lq.py" <<'PYEOF'
+import socket, time
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(1); port = s.getsockname()[1]
+cs = []
+for i in range(8):
+    c = socket.socket(); c.setblocking(False)
+    try: c.connect(("127.0.0.1", port))
+    except BlockingIOError: pass
+    cs.append(c)
+time.sleep(1.5)
+PYEOF
+if traced lq /usr/bin/python3 "$tmp/lq.py"; then
+	check "listen queue: overflows and drops of the 6 connects beyond the queue" $PY - "$tmp/lq.json" <<'PYEOF'
+import json, sys
+t = json.load(open(sys.argv[1]))["targets"][0]["tcp"]
+print(t["listen_overflows"], t["listen_drops"])
+sys.exit(0 if 6 <= t["listen_overflows"] <= 12 and 6 <= t["listen_drops"] <= 12 else 1)
+PYEOF
 fi
 
 after_cg=$(left_cgroups)

@@ -105,10 +105,11 @@ static int run(const struct iogap_opts *o, bool live_table)
 		now = collector_now_ns();
 		if (now >= next_tick) {
 			next_tick += o->interval_ns;
+			/* every interval: processes that loaded SQLite meanwhile, namespace counters */
+			collector_snapshot(&c);
 			if (live_table) {
 				struct model delta;
 
-				collector_snapshot(&c);
 				if (!model_delta(&delta, &c.model, &prev)) {
 					if (out == stdout && isatty(STDOUT_FILENO) && !o->json)
 						printf("\033[H\033[2J");

@@ -496,6 +496,7 @@ int collector_open(struct collector *c, const struct collector_opts *o)
 		fprintf(stderr, "iogap: SQLite statements will not be measured: cannot load the SQLite "
 			"module: %s\n", strerror(-err));
 	attach_sqlite_existing(c);
+	net_probes_snapshot(c->skel, &c->model);     /* the namespace counters' starting point */
 	if (c->has_cmd)
 		sqlite_probes_attach_command(&c->sq, &c->model, c->model.ntargets - 1, c->cmd.pid,
 					     o->cmd_argv[0]);

@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <sys/types.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -162,8 +163,56 @@ void net_probes_http(struct net_probes *p, struct model *m, const void *event, s
 	}
 }
 
+/* TcpExt ListenOverflows and ListenDrops of pid's network namespace. */
+static int listen_counters(pid_t pid, uint64_t v[2])
+{
+	char path[64], names[4096], vals[4096];
+	FILE *f;
+	int found = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/net/netstat", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return -1;
+	while (fgets(names, sizeof(names), f) && fgets(vals, sizeof(vals), f)) {
+		char *sn, *sv, *n, *x;
+
+		if (strncmp(names, "TcpExt:", 7))
+			continue;
+		n = strtok_r(names, " \n", &sn);
+		x = strtok_r(vals, " \n", &sv);
+		while ((n = strtok_r(NULL, " \n", &sn)) && (x = strtok_r(NULL, " \n", &sv))) {
+			if (!strcmp(n, "ListenOverflows"))
+				v[0] = strtoull(x, NULL, 10), found++;
+			else if (!strcmp(n, "ListenDrops"))
+				v[1] = strtoull(x, NULL, 10), found++;
+		}
+	}
+	fclose(f);
+	return found == 2 ? 0 : -1;
+}
+
 void net_probes_snapshot(struct syscalls_bpf *sys, struct model *m)
 {
+	for (size_t i = 0; i < m->ntargets; i++) {
+		struct target *t = &m->targets[i];
+		uint64_t v[2];
+
+		/* any live process of the target tells its namespace's counters */
+		for (size_t j = t->npids; j-- > 0;) {
+			if (listen_counters(t->pids[j], v))
+				continue;
+			if (!t->net.listen_known) {
+				t->net.listen_base[0] = v[0];
+				t->net.listen_base[1] = v[1];
+				t->net.listen_known = true;
+			}
+			t->net.listen_overflows = v[0] > t->net.listen_base[0] ? v[0] - t->net.listen_base[0] : 0;
+			t->net.listen_drops = v[1] > t->net.listen_base[1] ? v[1] - t->net.listen_base[1] : 0;
+			break;
+		}
+	}
+
 	struct net_hist_key k, next, *prev = NULL;
 	int fd = bpf_map__fd(sys->maps.tcp_stats);
 

@@ -498,6 +498,8 @@ int model_copy(struct model *dst, const struct model *src)
 		t->net.accept_queue = s->net.accept_queue;
 		t->net.duration = s->net.duration;
 		t->net.requests = s->net.requests;
+		t->net.listen_overflows = s->net.listen_overflows;
+		t->net.listen_drops = s->net.listen_drops;
 		for (size_t j = 0; j < s->net.nroutes; j++) {
 			const struct http_route *sr = &s->net.routes[j];
 			struct http_route *r = target_route(t, sr->side, sr->method, sr->route);
@@ -599,6 +601,8 @@ int model_delta(struct model *dst, const struct model *cur, const struct model *
 		hist_sub(&t->net.accept_queue, &p->net.accept_queue);
 		hist_sub(&t->net.duration, &p->net.duration);
 		t->net.requests = sub0(t->net.requests, p->net.requests);
+		t->net.listen_overflows = sub0(t->net.listen_overflows, p->net.listen_overflows);
+		t->net.listen_drops = sub0(t->net.listen_drops, p->net.listen_drops);
 		for (size_t j = 0; j < p->net.nroutes; j++) {
 			const struct http_route *pr = &p->net.routes[j];
 			struct http_route *r = target_route(t, pr->side, pr->method, pr->route);

@@ -82,6 +82,10 @@ struct net_info {
 	struct http_route *routes;
 	size_t nroutes, cap_routes;
 	uint64_t requests;        /* responses the target sent */
+	/* the target's network namespace's TcpExt ListenOverflows/ListenDrops since tracing began */
+	uint64_t listen_overflows, listen_drops;
+	uint64_t listen_base[2];  /* (collector) the counters when tracing began; 0: not read yet */
+	bool listen_known;
 };
 
 struct target {

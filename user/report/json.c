@@ -102,6 +102,8 @@ static cJSON *net_json(const struct target *t, cJSON *o)
 	cJSON_AddNumberToObject(tcp, "closed", (double)n->tcp.closed);
 	cJSON_AddNumberToObject(tcp, "bytes_in", (double)n->tcp.bytes_in);
 	cJSON_AddNumberToObject(tcp, "bytes_out", (double)n->tcp.bytes_out);
+	cJSON_AddNumberToObject(tcp, "listen_overflows", (double)n->listen_overflows);
+	cJSON_AddNumberToObject(tcp, "listen_drops", (double)n->listen_drops);
 	cJSON_AddItemToObject(tcp, "connect_lat", hist_json(&n->connect_lat));
 	cJSON_AddItemToObject(tcp, "accept_queue", hist_json(&n->accept_queue));
 	cJSON_AddItemToObject(tcp, "conn_duration", hist_json(&n->duration));

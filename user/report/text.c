@@ -147,6 +147,9 @@ static void print_net(FILE *out, const struct target *t, double secs)
 			(uint64_t)s->connected, c50, c99, (uint64_t)s->refused, (uint64_t)s->closed,
 			(uint64_t)s->resets_sent, (uint64_t)s->resets_received, (uint64_t)s->retransmits);
 	}
+	if (n->listen_overflows || n->listen_drops)
+		fprintf(out, "  TCP listen queue (the target's network namespace): %" PRIu64 " overflows, %"
+			PRIu64 " drops\n", n->listen_overflows, n->listen_drops);
 	if (!n->nroutes)
 		return;
 	fprintf(out, "  HTTP: %" PRIu64 " responses sent (%.1f/s)\n  %-6s %8s %8s %6s %6s %6s %6s %8s %8s %8s  %s\n",
