@@ -165,7 +165,9 @@ static cJSON *target_json(struct target *t)
 		e = cJSON_CreateObject();
 		cJSON_AddStringToObject(e, "op", model_op_name(s->op));
 		cJSON_AddStringToObject(e, "fd_kind", model_fd_kind_name(s->fd_kind));
-		cJSON_AddStringToObject(e, "class", s->fd_kind == FDK_FILE ? "file" :
+		/* waiting for something to do is not I/O latency */
+		cJSON_AddStringToObject(e, "class", s->op == IOP_POLL || s->op == IOP_EPOLL_WAIT ||
+					s->op == IOP_SLEEP ? "idle" : s->fd_kind == FDK_FILE ? "file" :
 					model_op_is_net(s->op) || s->fd_kind == FDK_TCP ||
 					s->fd_kind == FDK_UDP || s->fd_kind == FDK_UNIX ? "net" : "other");
 		cJSON_AddNumberToObject(e, "count", (double)s->count);
