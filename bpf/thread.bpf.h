@@ -11,6 +11,8 @@
 
 #define SQ_PREPARE_NEST 4
 
+enum { BS_NONE = 0, BS_RUNNING, BS_RUNNABLE, BS_BLOCKED, BS_DEAD };
+
 struct thread_state {
 	__u64 ts;                 /* syscall entry time */
 	__u64 arg;                /* the path pointer of an open */
@@ -36,6 +38,11 @@ struct thread_state {
 	__u64 sq_stmt;            /* the statement of the sqlite3_step in progress */
 	__u64 sq_exec_sql;        /* the SQL of the sqlite3_exec in progress */
 	__u64 sq_open_ts;
+	/* time budget (sched.bpf.c) */
+	__u64 bud_ts;             /* when the thread entered bud_state */
+	__u8 bud_state;           /* BS_* */
+	__u8 bud_reason;          /* enum budget_class, while blocked */
+	__u8 bud_pad[6];
 };
 
 struct {

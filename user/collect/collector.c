@@ -487,6 +487,10 @@ int collector_open(struct collector *c, const struct collector_opts *o)
 		goto fail;
 	}
 	c->model.start_ns = collector_now_ns();
+	err = budget_probes_open(&c->bud, c->skel, o->btf_path);
+	if (err)
+		fprintf(stderr, "iogap: the time budget will not be measured: cannot load the scheduler "
+			"module: %s\n", strerror(-err));
 	err = net_probes_open(&c->net, c->skel, o->btf_path);
 	if (err)
 		fprintf(stderr, "iogap: TCP connections will not be measured: cannot load the network "
@@ -651,6 +655,7 @@ int collector_snapshot(struct collector *c)
 		sqlite_probes_fsync_snapshot(c->skel, &c->model);
 		net_probes_snapshot(c->skel, &c->model);
 	}
+	budget_probes_snapshot(&c->bud, &c->model);
 	snapshot_ops(c);
 	snapshot_files(c);
 	snapshot_syscalls(c);
@@ -698,6 +703,7 @@ void collector_close(struct collector *c)
 	c->rb = NULL;
 	sqlite_probes_close(&c->sq);
 	net_probes_close(&c->net);
+	budget_probes_close(&c->bud);
 	syscalls_bpf__destroy(c->skel);
 	c->skel = NULL;
 	if (c->has_cmd || c->cmd.cgroup[0])

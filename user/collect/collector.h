@@ -11,6 +11,7 @@
 #include "collect/command.h"
 #include "collect/sqlite_probes.h"
 #include "collect/net_probes.h"
+#include "collect/budget_probes.h"
 #include "model/model.h"
 
 struct collector_opts {
@@ -35,6 +36,7 @@ struct collector {
 	void *buf;                /* per-CPU value buffer */
 	struct sqlite_probes sq;
 	struct net_probes net;
+	struct budget_probes bud;
 	uint64_t last_rescan_ns;
 };
 

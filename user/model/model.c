@@ -242,6 +242,42 @@ void http_route_status(struct http_route *r, int status)
 	r->codes[i].count++;
 }
 
+struct thread_stat *target_thread(struct target *t, uint32_t tid)
+{
+	struct budget_info *b = &t->bud;
+	struct thread_stat *th;
+
+	for (size_t i = 0; i < b->nthreads; i++)
+		if (b->threads[i].tid == tid)
+			return &b->threads[i];
+	if (grow((void **)&b->threads, &b->cap_threads, b->nthreads, sizeof(*th)))
+		return NULL;
+	th = &b->threads[b->nthreads++];
+	th->tid = tid;
+	return th;
+}
+
+static const char *const budget_names[BUD_MAX] = {
+	[BUD_CPU] = "cpu", [BUD_RUNQ] = "runqueue", [BUD_FILE_READ] = "file_read",
+	[BUD_FILE_WRITE] = "file_write", [BUD_FSYNC] = "fsync", [BUD_LOCK] = "lock",
+	[BUD_FUTEX] = "futex", [BUD_NET_RECV] = "net_recv", [BUD_NET_SEND] = "net_send",
+	[BUD_ACCEPT] = "accept", [BUD_POLL_IDLE] = "poll_idle", [BUD_SLEEP] = "sleep",
+	[BUD_BUSY_SLEEP] = "busy_sleep", [BUD_OTHER] = "other",
+};
+
+const char *model_budget_name(unsigned cls)
+{
+	return cls < BUD_MAX ? budget_names[cls] : "?";
+}
+
+void target_budget(const struct target *t, uint64_t out[BUD_MAX])
+{
+	memset(out, 0, sizeof(uint64_t) * BUD_MAX);
+	for (size_t i = 0; i < t->bud.nthreads; i++)
+		for (int c = 0; c < BUD_MAX; c++)
+			out[c] += t->bud.threads[i].ns[c];
+}
+
 static const char *const split_names[SPLIT_MAX] = {
 	[SPLIT_READ] = "read", [SPLIT_WRITE] = "write", [SPLIT_FSYNC] = "fsync",
 	[SPLIT_LOCK] = "lock", [SPLIT_BUSY_SLEEP] = "busy_sleep", [SPLIT_OTHER] = "other",
@@ -493,6 +529,16 @@ int model_copy(struct model *dst, const struct model *src)
 				goto fail;
 			*f = s->sq.fsyncs[j];
 		}
+		t->bud.ncpus = s->bud.ncpus;
+		t->bud.mem_bytes = s->bud.mem_bytes;
+		t->bud.mem_peak_bytes = s->bud.mem_peak_bytes;
+		for (size_t j = 0; j < s->bud.nthreads; j++) {
+			struct thread_stat *th = target_thread(t, s->bud.threads[j].tid);
+
+			if (!th)
+				goto fail;
+			*th = s->bud.threads[j];
+		}
 		t->net.tcp = s->net.tcp;
 		t->net.connect_lat = s->net.connect_lat;
 		t->net.accept_queue = s->net.accept_queue;
@@ -597,6 +643,15 @@ int model_delta(struct model *dst, const struct model *cur, const struct model *
 			for (size_t w = 0; w < sizeof(t->net.tcp) / sizeof(__u64); w++)
 				cw[w] = sub0(cw[w], pw[w]);
 		}
+		for (size_t j = 0; j < p->bud.nthreads; j++) {
+			const struct thread_stat *pt = &p->bud.threads[j];
+			struct thread_stat *th = target_thread(t, pt->tid);
+
+			if (!th)
+				return -ENOMEM;
+			for (int k = 0; k < BUD_MAX; k++)
+				th->ns[k] = sub0(th->ns[k], pt->ns[k]);
+		}
 		hist_sub(&t->net.connect_lat, &p->net.connect_lat);
 		hist_sub(&t->net.accept_queue, &p->net.accept_queue);
 		hist_sub(&t->net.duration, &p->net.duration);
@@ -670,6 +725,7 @@ void model_free(struct model *m)
 		for (size_t j = 0; j < t->net.nroutes; j++)
 			free(t->net.routes[j].route);
 		free(t->net.routes);
+		free(t->bud.threads);
 	}
 	free(m->targets);
 	memset(m, 0, sizeof(*m));

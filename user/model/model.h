@@ -14,6 +14,7 @@
 #include "syscalls.h"
 #include "sqlite.h"
 #include "net.h"
+#include "budget.h"
 
 #define IOGAP_VERSION "0.1.0"
 #define IOGAP_FORMAT 1
@@ -88,6 +89,21 @@ struct net_info {
 	bool listen_known;
 };
 
+struct thread_stat {
+	uint32_t tid, tgid;
+	char comm[16];
+	uint64_t ns[BUD_MAX];
+	uint64_t first_ns, last_ns;
+	bool exited;
+};
+
+struct budget_info {
+	struct thread_stat *threads;
+	size_t nthreads, cap_threads;
+	int ncpus;                /* CPUs the target may run on */
+	uint64_t mem_bytes, mem_peak_bytes;
+};
+
 struct target {
 	char *name;
 	enum target_kind kind;
@@ -105,6 +121,7 @@ struct target {
 	uint64_t exits;           /* target processes that exited */
 	struct sqlite_info sq;
 	struct net_info net;
+	struct budget_info bud;
 };
 
 struct model {
@@ -149,6 +166,11 @@ const char *model_rc_name(unsigned i);
 
 struct http_route *target_route(struct target *t, int side, const char *method, const char *route);
 void http_route_status(struct http_route *r, int status);
+
+struct thread_stat *target_thread(struct target *t, uint32_t tid);
+const char *model_budget_name(unsigned cls);
+/* The target's budget summed over its threads (ns per class). */
+void target_budget(const struct target *t, uint64_t out[BUD_MAX]);
 
 /* Copies the structure of src into dst (deep), for later deltas. */
 int model_copy(struct model *dst, const struct model *src);

@@ -139,7 +139,76 @@ static cJSON *net_json(const struct target *t, cJSON *o)
 	return o;
 }
 
-static cJSON *target_json(struct target *t)
+/* {"cpu", "runqueue", "blocked": {...}}, each class divided by div. */
+static cJSON *budget_json(const uint64_t ns[BUD_MAX], double div)
+{
+	cJSON *o = cJSON_CreateObject(), *bl;
+
+	cJSON_AddNumberToObject(o, "cpu", (double)(uint64_t)(ns[BUD_CPU] / div));
+	cJSON_AddNumberToObject(o, "runqueue", (double)(uint64_t)(ns[BUD_RUNQ] / div));
+	bl = cJSON_AddObjectToObject(o, "blocked");
+	for (int c = BUD_FILE_READ; c < BUD_MAX; c++)
+		cJSON_AddNumberToObject(bl, model_budget_name(c), (double)(uint64_t)(ns[c] / div));
+	return o;
+}
+
+static int cmp_comm(const void *a, const void *b)
+{
+	return strcmp(((const struct thread_stat *)a)->comm, ((const struct thread_stat *)b)->comm);
+}
+
+static void budget_target_json(const struct target *t, double secs, cJSON *o)
+{
+	uint64_t ns[BUD_MAX], g[BUD_MAX];
+	struct thread_stat *th;
+	cJSON *arr;
+	size_t n = t->bud.nthreads;
+
+	target_budget(t, ns);
+	cJSON_AddItemToObject(o, "budget_ns", budget_json(ns, 1));
+	cJSON_AddItemToObject(o, "per_request_ns", t->net.requests ? budget_json(ns, (double)t->net.requests)
+								  : cJSON_CreateNull());
+	cJSON_AddNumberToObject(o, "cpus", t->bud.ncpus);
+	cJSON_AddNumberToObject(o, "cpu_pct", secs > 0 && t->bud.ncpus ?
+				100.0 * ns[BUD_CPU] / 1e9 / secs / t->bud.ncpus : 0);
+	cJSON_AddNumberToObject(o, "mem_bytes", (double)t->bud.mem_bytes);
+	cJSON_AddNumberToObject(o, "mem_peak_bytes", (double)t->bud.mem_peak_bytes);
+	/* by thread name: an event loop, worker threads and helper threads read apart */
+	th = malloc((n ? n : 1) * sizeof(*th));
+	arr = cJSON_AddArrayToObject(o, "threads");
+	if (!th)
+		return;
+	memcpy(th, t->bud.threads, n * sizeof(*th));
+	qsort(th, n, sizeof(*th), cmp_comm);
+	for (size_t i = 0, j; i < n; i = j) {
+		cJSON *e = cJSON_CreateObject();
+
+		memset(g, 0, sizeof(g));
+		for (j = i; j < n && !strcmp(th[j].comm, th[i].comm); j++)
+			for (int c = 0; c < BUD_MAX; c++)
+				g[c] += th[j].ns[c];
+		cJSON_AddStringToObject(e, "name", th[i].comm);
+		cJSON_AddNumberToObject(e, "count", (double)(j - i));
+		cJSON_AddItemToObject(e, "budget_ns", budget_json(g, 1));
+		cJSON_AddItemToArray(arr, e);
+	}
+	/* each thread: its accounted span, to check that the classes add up to it */
+	arr = cJSON_AddArrayToObject(o, "thread_list");
+	for (size_t i = 0; i < n; i++) {
+		cJSON *e = cJSON_CreateObject();
+
+		cJSON_AddNumberToObject(e, "tid", th[i].tid);
+		cJSON_AddNumberToObject(e, "pid", th[i].tgid);
+		cJSON_AddStringToObject(e, "name", th[i].comm);
+		cJSON_AddNumberToObject(e, "span_ns", (double)(th[i].last_ns - th[i].first_ns));
+		cJSON_AddBoolToObject(e, "exited", th[i].exited);
+		cJSON_AddItemToObject(e, "budget_ns", budget_json(th[i].ns, 1));
+		cJSON_AddItemToArray(arr, e);
+	}
+	free(th);
+}
+
+static cJSON *target_json(struct target *t, double secs)
 {
 	cJSON *o = cJSON_CreateObject(), *arr, *counts, *errs;
 	struct file_stat *files;
@@ -194,6 +263,7 @@ static cJSON *target_json(struct target *t)
 
 	cJSON_AddItemToObject(o, "sqlite", sqlite_json(t));
 	net_json(t, o);
+	budget_target_json(t, secs, o);
 
 	counts = cJSON_AddObjectToObject(o, "syscall_counts");
 	errs = cJSON_AddObjectToObject(o, "syscall_errors");
@@ -236,7 +306,7 @@ char *report_json(struct model *m)
 	cJSON_AddNumberToObject(lost, "sqlite_map_full", (double)m->counters[CNT_SQ_MAP_FULL]);
 	arr = cJSON_AddArrayToObject(root, "targets");
 	for (size_t i = 0; i < m->ntargets; i++)
-		cJSON_AddItemToArray(arr, target_json(&m->targets[i]));
+		cJSON_AddItemToArray(arr, target_json(&m->targets[i], m->duration_ns / 1e9));
 	s = cJSON_Print(root);
 	cJSON_Delete(root);
 	return s;

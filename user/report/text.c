@@ -171,6 +171,40 @@ static void print_net(FILE *out, const struct target *t, double secs)
 	}
 }
 
+static void print_budget(FILE *out, const struct target *t, double secs)
+{
+	uint64_t ns[BUD_MAX], total = 0, work = 0;
+	double per = t->net.requests ? 1.0 / t->net.requests : 0;
+
+	target_budget(t, ns);
+	for (int c = 0; c < BUD_MAX; c++)
+		total += ns[c];
+	if (!total)
+		return;
+	work = total - ns[BUD_POLL_IDLE];
+	fprintf(out, "  time budget (%zu threads, %.2f s of thread time; CPU %.0f%% of %d CPU%s, memory %.1f MiB):\n",
+		t->bud.nthreads, total / 1e9, secs > 0 && t->bud.ncpus ? 100.0 * ns[BUD_CPU] / 1e9 / secs / t->bud.ncpus : 0,
+		t->bud.ncpus, t->bud.ncpus == 1 ? "" : "s", t->bud.mem_bytes / 1048576.0);
+	fprintf(out, "  %-12s %9s %6s%s\n", "CLASS", "TIME", "WORK%", per ? "  PER REQUEST" : "");
+	for (int c = 0; c < BUD_MAX; c++) {
+		char tm[16], pr[16];
+
+		if (!ns[c])
+			continue;
+		report_fmt_ns(tm, sizeof(tm), ns[c]);
+		report_fmt_ns(pr, sizeof(pr), (uint64_t)(ns[c] * per));
+		if (c == BUD_POLL_IDLE)
+			fprintf(out, "  %-12s %9s %6s  %11s  (idle: waiting for work)\n", model_budget_name(c),
+				tm, "-", per ? pr : "");
+		else if (per)
+			fprintf(out, "  %-12s %9s %5.1f%%  %11s\n", model_budget_name(c), tm,
+				work ? 100.0 * ns[c] / work : 0, pr);
+		else
+			fprintf(out, "  %-12s %9s %5.1f%%\n", model_budget_name(c), tm,
+				work ? 100.0 * ns[c] / work : 0);
+	}
+}
+
 void report_text(FILE *out, struct model *m, const struct report_opts *o)
 {
 	double secs = m->duration_ns / 1e9;
@@ -207,6 +241,7 @@ void report_text(FILE *out, struct model *m, const struct report_opts *o)
 			fprintf(out, "  no I/O syscalls\n");
 			print_sqlite(out, t, secs, top);
 			print_net(out, t, secs);
+			print_budget(out, t, secs);
 			continue;
 		}
 		fprintf(out, "  %-16s %-5s %9s %9s %7s %9s %8s %8s %8s %8s %8s\n", "OP", "FD", "COUNT",
@@ -226,5 +261,6 @@ void report_text(FILE *out, struct model *m, const struct report_opts *o)
 		free(files);
 		print_sqlite(out, t, secs, top);
 		print_net(out, t, secs);
+		print_budget(out, t, secs);
 	}
 }

@@ -1,0 +1,179 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+/*
+ * Time budget from the scheduler: at each switch, wakeup and exit of a target thread, the time
+ * since its last transition goes to the state it was in — on CPU, runnable (waiting in the run
+ * queue after a wakeup or a preemption), or blocked, by the class of the syscall in progress
+ * when it went to sleep (read from the thread state the syscall module keeps).
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include "syscalls.h"
+#include "budget.h"
+#include "filter.bpf.h"
+#include "thread.bpf.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+#define NR_FUTEX 202
+#define TASK_RUNNING 0
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct thread_key);
+	__type(value, struct thread_budget);
+} budgets SEC(".maps");
+
+static struct thread_budget zero_budget;
+
+/* Why a thread that goes to sleep now sleeps. */
+static __always_inline __u8 sleep_reason(const struct thread_state *ts)
+{
+	bool net = ts->fd_kind == FDK_TCP || ts->fd_kind == FDK_UDP || ts->fd_kind == FDK_UNIX;
+
+	if (!ts->active)
+		return BUD_OTHER;
+	switch (ts->op) {
+	case IOP_READ: case IOP_PREAD: case IOP_READV: case IOP_PREADV: case IOP_GETDENTS:
+		return net ? BUD_NET_RECV : BUD_FILE_READ;
+	case IOP_RECV:
+		return BUD_NET_RECV;
+	case IOP_WRITE: case IOP_PWRITE: case IOP_WRITEV: case IOP_PWRITEV: case IOP_SENDFILE:
+		return net ? BUD_NET_SEND : BUD_FILE_WRITE;
+	case IOP_SEND: case IOP_CONNECT:
+		return BUD_NET_SEND;
+	case IOP_FSYNC: case IOP_FDATASYNC: case IOP_SYNC_FILE_RANGE:
+		return BUD_FSYNC;
+	case IOP_FCNTL_LOCK: case IOP_FLOCK:
+		return BUD_LOCK;
+	case IOP_ACCEPT:
+		return BUD_ACCEPT;
+	case IOP_POLL: case IOP_EPOLL_WAIT:
+		return BUD_POLL_IDLE;
+	case IOP_SLEEP:
+		return ts->sq_depth ? BUD_BUSY_SLEEP : BUD_SLEEP;
+	case IOP_OTHER:
+		return ts->nr == NR_FUTEX ? BUD_FUTEX : BUD_OTHER;
+	}
+	return BUD_OTHER;
+}
+
+/* Adds the time since the last transition to the class of the state the thread was in. */
+static __always_inline void account(struct task_struct *t, struct thread_state *ts, __u64 now,
+				    bool exited)
+{
+	struct thread_key k = { .slot = ts->slot, .tid = t->pid };
+	struct thread_budget *b;
+	__u64 d = now - ts->bud_ts;
+	__u8 cls;
+
+	if (ts->bud_state == BS_NONE || ts->bud_state == BS_DEAD || !ts->bud_ts || now < ts->bud_ts)
+		return;
+	cls = ts->bud_state == BS_RUNNING ? BUD_CPU : ts->bud_state == BS_RUNNABLE ? BUD_RUNQ : ts->bud_reason;
+	b = bpf_map_lookup_elem(&budgets, &k);
+	if (!b) {
+		bpf_map_update_elem(&budgets, &k, &zero_budget, BPF_NOEXIST);
+		b = bpf_map_lookup_elem(&budgets, &k);
+		if (!b)
+			return;
+		bpf_probe_read_kernel_str(b->comm, sizeof(b->comm), t->comm);
+		b->tgid = t->tgid;
+		b->first_ns = ts->bud_ts;
+	}
+	if (cls < BUD_MAX)
+		__sync_fetch_and_add(&b->ns[cls], d);
+	b->last_ns = now;
+	if (exited)
+		b->exited = 1;
+}
+
+static __always_inline struct thread_state *state_of(struct task_struct *t)
+{
+	struct thread_state *ts = bpf_task_storage_get(&thread_states, t, 0, 0);
+
+	return ts && ts->slot < IOGAP_MAX_SLOTS ? ts : NULL;
+}
+
+SEC("tp_btf/sched_switch")
+int BPF_PROG(iogap_switch, bool preempt, struct task_struct *prev, struct task_struct *next,
+	     unsigned int prev_state)
+{
+	struct thread_state *ts;
+	__u64 now = bpf_ktime_get_ns();
+
+	ts = state_of(prev);
+	if (ts) {
+		/* a thread in a syscall since before tracing began has no state yet: from now on */
+		if (ts->bud_state == BS_NONE)
+			ts->bud_state = BS_RUNNING, ts->bud_ts = now;
+		account(prev, ts, now, false);
+		if (prev_state == TASK_RUNNING) {
+			ts->bud_state = BS_RUNNABLE;
+		} else {
+			ts->bud_state = BS_BLOCKED;
+			ts->bud_reason = sleep_reason(ts);
+		}
+		ts->bud_ts = now;
+	}
+	ts = state_of(next);
+	if (ts) {
+		account(next, ts, now, false);
+		ts->bud_state = BS_RUNNING;
+		ts->bud_ts = now;
+	}
+	return 0;
+}
+
+static __always_inline void woken(struct task_struct *p)
+{
+	struct thread_state *ts = state_of(p);
+	__u64 now;
+
+	if (!ts || ts->bud_state != BS_BLOCKED)
+		return;
+	now = bpf_ktime_get_ns();
+	account(p, ts, now, false);
+	ts->bud_state = BS_RUNNABLE;
+	ts->bud_ts = now;
+}
+
+SEC("tp_btf/sched_wakeup")
+int BPF_PROG(iogap_wakeup, struct task_struct *p)
+{
+	woken(p);
+	return 0;
+}
+
+/* A target's new thread or process: its state starts now, runnable. */
+SEC("tp_btf/sched_wakeup_new")
+int BPF_PROG(iogap_wakeup_new, struct task_struct *p)
+{
+	struct thread_state *ts;
+	int slot = target_slot();   /* runs in the parent */
+
+	if (slot < 0)
+		return 0;
+	ts = bpf_task_storage_get(&thread_states, p, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!ts) {
+		counter_inc(CNT_TASK_STORAGE_FAIL);
+		return 0;
+	}
+	ts->slot = slot;
+	ts->bud_state = BS_RUNNABLE;
+	ts->bud_ts = bpf_ktime_get_ns();
+	return 0;
+}
+
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(iogap_bud_exit, struct task_struct *p)
+{
+	struct thread_state *ts = state_of(p);
+
+	if (!ts)
+		return 0;
+	account(p, ts, bpf_ktime_get_ns(), true);
+	ts->bud_state = BS_DEAD;
+	return 0;
+}

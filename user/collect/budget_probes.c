@@ -1,0 +1,110 @@
+#define _GNU_SOURCE
+#include <errno.h>
+#include <sched.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "collect/budget_probes.h"
+#include "budget.skel.h"
+#include "syscalls.skel.h"
+
+int budget_probes_open(struct budget_probes *p, struct syscalls_bpf *sys, const char *btf_path)
+{
+	struct budget_bpf *s;
+	int err;
+
+	memset(p, 0, sizeof(*p));
+	s = budget_bpf__open_opts(&(struct bpf_object_open_opts){
+		.sz = sizeof(struct bpf_object_open_opts), .btf_custom_path = btf_path });
+	if (!s)
+		return -errno;
+	s->rodata->have_cgroup_targets = sys->rodata->have_cgroup_targets;
+	s->rodata->have_pid_targets = sys->rodata->have_pid_targets;
+	if ((err = bpf_map__reuse_fd(s->maps.cgroup_slots, bpf_map__fd(sys->maps.cgroup_slots))) ||
+	    (err = bpf_map__reuse_fd(s->maps.tgid_slots, bpf_map__fd(sys->maps.tgid_slots))) ||
+	    (err = bpf_map__reuse_fd(s->maps.counters, bpf_map__fd(sys->maps.counters))) ||
+	    (err = bpf_map__reuse_fd(s->maps.events, bpf_map__fd(sys->maps.events))) ||
+	    (err = bpf_map__reuse_fd(s->maps.thread_states, bpf_map__fd(sys->maps.thread_states))) ||
+	    (err = budget_bpf__load(s)) || (err = budget_bpf__attach(s))) {
+		budget_bpf__destroy(s);
+		return err;
+	}
+	p->skel = s;
+	return 0;
+}
+
+static uint64_t rss_bytes(pid_t pid)
+{
+	char path[64];
+	unsigned long size, rss;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/statm", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	if (fscanf(f, "%lu %lu", &size, &rss) != 2)
+		rss = 0;
+	fclose(f);
+	return (uint64_t)rss * sysconf(_SC_PAGESIZE);
+}
+
+void budget_probes_snapshot(struct budget_probes *p, struct model *m)
+{
+	struct thread_key k, next, *prev = NULL;
+	struct thread_budget b;
+	int fd;
+
+	if (!p->skel)
+		return;
+	fd = bpf_map__fd(p->skel->maps.budgets);
+	while (!bpf_map_get_next_key(fd, prev, &next)) {
+		struct thread_stat *th;
+
+		k = next;
+		prev = &k;
+		if (k.slot >= m->ntargets || bpf_map_lookup_elem(fd, &k, &b))
+			continue;
+		th = target_thread(&m->targets[k.slot], k.tid);
+		if (!th)
+			continue;
+		th->tgid = b.tgid;
+		memcpy(th->comm, b.comm, sizeof(th->comm));
+		th->comm[sizeof(th->comm) - 1] = 0;
+		memcpy(th->ns, b.ns, sizeof(th->ns));
+		th->first_ns = b.first_ns;
+		th->last_ns = b.last_ns;
+		th->exited = b.exited;
+	}
+	/* resources: RSS of the target's live processes, and the CPUs it may use */
+	for (size_t i = 0; i < m->ntargets; i++) {
+		struct target *t = &m->targets[i];
+		uint64_t mem = 0;
+		bool any = false;
+
+		for (size_t j = 0; j < t->npids; j++) {
+			uint64_t r = rss_bytes(t->pids[j]);
+			cpu_set_t set;
+
+			if (!r)
+				continue;
+			mem += r;
+			if (!any && !sched_getaffinity(t->pids[j], sizeof(set), &set))
+				t->bud.ncpus = CPU_COUNT(&set);
+			any = true;
+		}
+		if (any) {
+			t->bud.mem_bytes = mem;
+			if (mem > t->bud.mem_peak_bytes)
+				t->bud.mem_peak_bytes = mem;
+		}
+	}
+}
+
+void budget_probes_close(struct budget_probes *p)
+{
+	budget_bpf__destroy(p->skel);
+	p->skel = NULL;
+}
