@@ -53,7 +53,7 @@ static __always_inline __u8 sleep_reason(const struct thread_state *ts)
 	case IOP_POLL: case IOP_EPOLL_WAIT:
 		return BUD_POLL_IDLE;
 	case IOP_SLEEP:
-		return ts->sq_depth ? BUD_BUSY_SLEEP : BUD_SLEEP;
+		return ts->sq_depth || ts->sq_prep_depth ? BUD_BUSY_SLEEP : BUD_SLEEP;   /* prepare waits too */
 	case IOP_OTHER:
 		return ts->nr == NR_FUTEX ? BUD_FUTEX : BUD_OTHER;
 	}
