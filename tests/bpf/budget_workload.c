@@ -1,0 +1,307 @@
+/*
+ * A workload whose threads spend their time in known ways, for the time-budget tests. Each
+ * thread names itself (PR_SET_NAME) and measures itself with CLOCK_MONOTONIC: its lifetime
+ * (first instruction to just before it returns) and each of its waits.
+ *
+ *   budget_workload [--gate DIR] MODE REPORT.json [CPU]
+ *
+ * MODE:
+ *   sleep  "sleeper" sleeps 10 ms a hundred times (clock_nanosleep)
+ *   spin   "spin-a" and "spin-b" pin themselves to CPU and each spins for 2 s of wall time
+ *   mutex  "holder" holds a mutex 20 times for 20 ms (2 ms gaps); "waiter" locks it each time
+ *          the holder has it, timing pthread_mutex_lock
+ *   pipe   "writer" writes a pipe 5 times, each after 200 ms; "reader" blocks in read()
+ * --gate DIR: write DIR/pid, then wait until something writes the FIFO DIR/go (so that a
+ *   tracer can attach to this PID before the threads start).
+ * REPORT.json: per thread its tid, name, lifetime, measured waits, CPU time
+ * (CLOCK_THREAD_CPUTIME_ID) and the kernel's schedstat (run time, run-queue delay) read just
+ * before it returns; the main thread's lifetime likewise (from main's first instruction to
+ * just before the report is written).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MS 1000000LL
+#define N_SLEEP 100
+#define SLEEP_NS (10 * MS)
+#define SPIN_NS (2000 * MS)
+#define N_HOLD 20
+#define HOLD_NS (20 * MS)
+#define GAP_NS (2 * MS)
+#define N_PIPE 5
+#define PIPE_DELAY_NS (200 * MS)
+#define MAX_THREADS 2
+
+struct thr {
+	const char *name;
+	void *(*fn)(void *);
+	pthread_t pt;
+	int tid;
+	long long start, end;     /* CLOCK_MONOTONIC: first instruction, just before return */
+	long long wait_ns;        /* the mode's measured waits, summed */
+	int waits;
+	long long cpu_ns;         /* CLOCK_THREAD_CPUTIME_ID at the end */
+	long long sched_run_ns, sched_delay_ns;   /* /proc/thread-self/schedstat at the end */
+};
+
+static struct thr thr[MAX_THREADS];
+static int nthr, spin_cpu;
+static pthread_mutex_t mtx = PTHREAD_MUTEX_INITIALIZER;
+static atomic_int held_round = -1;   /* the round the holder holds the mutex in, -1 none */
+static int pipefd[2];
+
+static void die(const char *what)
+{
+	fprintf(stderr, "budget_workload: %s: %s\n", what, strerror(errno));
+	exit(1);
+}
+
+static long long clock_ns(clockid_t c)
+{
+	struct timespec ts;
+
+	clock_gettime(c, &ts);
+	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static long long now_ns(void)
+{
+	return clock_ns(CLOCK_MONOTONIC);
+}
+
+static void sleep_ns(long long ns)
+{
+	struct timespec ts = { ns / 1000000000LL, ns % 1000000000LL };
+
+	while (clock_nanosleep(CLOCK_MONOTONIC, 0, &ts, &ts) == EINTR)
+		;
+}
+
+static void begin(struct thr *t)
+{
+	t->start = now_ns();
+	t->tid = (int)syscall(SYS_gettid);
+	prctl(PR_SET_NAME, t->name, 0, 0, 0);
+}
+
+static void end(struct thr *t)
+{
+	char buf[128] = "";
+	int fd = open("/proc/thread-self/schedstat", O_RDONLY);
+
+	if (fd >= 0) {
+		if (read(fd, buf, sizeof(buf) - 1) < 0)
+			buf[0] = 0;
+		close(fd);
+	}
+	sscanf(buf, "%lld %lld", &t->sched_run_ns, &t->sched_delay_ns);
+	t->cpu_ns = clock_ns(CLOCK_THREAD_CPUTIME_ID);
+	t->end = now_ns();
+}
+
+static void *sleeper(void *arg)
+{
+	struct thr *t = arg;
+
+	begin(t);
+	for (int i = 0; i < N_SLEEP; i++) {
+		long long t0 = now_ns();
+
+		sleep_ns(SLEEP_NS);
+		t->wait_ns += now_ns() - t0;
+		t->waits++;
+	}
+	end(t);
+	return NULL;
+}
+
+static void *spinner(void *arg)
+{
+	struct thr *t = arg;
+	cpu_set_t set;
+
+	begin(t);
+	CPU_ZERO(&set);
+	CPU_SET(spin_cpu, &set);
+	if (sched_setaffinity(0, sizeof(set), &set))
+		die("sched_setaffinity");
+	while (now_ns() - t->start < SPIN_NS)
+		;
+	end(t);
+	return NULL;
+}
+
+static void *holder(void *arg)
+{
+	struct thr *t = arg;
+
+	begin(t);
+	for (int i = 0; i < N_HOLD; i++) {
+		pthread_mutex_lock(&mtx);
+		atomic_store(&held_round, i);
+		sleep_ns(HOLD_NS);
+		atomic_store(&held_round, -1);
+		pthread_mutex_unlock(&mtx);
+		sleep_ns(GAP_NS);
+	}
+	end(t);
+	return NULL;
+}
+
+static void *waiter(void *arg)
+{
+	struct thr *t = arg;
+
+	begin(t);
+	for (int i = 0; i < N_HOLD; i++) {
+		long long t0;
+
+		/* wait (sleeping, not on a futex) until the holder has the mutex for round i */
+		while (atomic_load(&held_round) != i)
+			sleep_ns(MS / 10);
+		t0 = now_ns();
+		pthread_mutex_lock(&mtx);
+		t->wait_ns += now_ns() - t0;
+		t->waits++;
+		pthread_mutex_unlock(&mtx);
+	}
+	end(t);
+	return NULL;
+}
+
+static void *writer(void *arg)
+{
+	struct thr *t = arg;
+	char buf[64];
+
+	begin(t);
+	memset(buf, 'w', sizeof(buf));
+	for (int i = 0; i < N_PIPE; i++) {
+		sleep_ns(PIPE_DELAY_NS);
+		if (write(pipefd[1], buf, sizeof(buf)) != sizeof(buf))
+			die("pipe write");
+	}
+	end(t);
+	return NULL;
+}
+
+static void *reader(void *arg)
+{
+	struct thr *t = arg;
+	char buf[64];
+
+	begin(t);
+	for (int i = 0; i < N_PIPE; i++) {
+		long long t0 = now_ns();
+
+		if (read(pipefd[0], buf, sizeof(buf)) != sizeof(buf))
+			die("pipe read");
+		t->wait_ns += now_ns() - t0;
+		t->waits++;
+	}
+	end(t);
+	return NULL;
+}
+
+static void add(const char *name, void *(*fn)(void *))
+{
+	thr[nthr].name = name;
+	thr[nthr].fn = fn;
+	nthr++;
+}
+
+static void gate(const char *dir)
+{
+	char path[4096], buf[16];
+	FILE *f;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/pid", dir);
+	f = fopen(path, "w");
+	if (!f || fprintf(f, "%d\n", (int)getpid()) < 0 || fclose(f))
+		die("pid file");
+	snprintf(path, sizeof(path), "%s/go", dir);
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		die("gate");
+	while (read(fd, buf, sizeof(buf)) > 0)
+		;
+	close(fd);
+}
+
+int main(int argc, char **argv)
+{
+	long long main_start = now_ns(), main_end;
+	const char *gate_dir = NULL, *mode;
+	char comm[16] = "";
+	FILE *f;
+
+	if (argc > 2 && !strcmp(argv[1], "--gate")) {
+		gate_dir = argv[2];
+		argv += 2;
+		argc -= 2;
+	}
+	if (argc < 3) {
+		fprintf(stderr, "usage: budget_workload [--gate DIR] sleep|spin|mutex|pipe REPORT.json [CPU]\n");
+		return 2;
+	}
+	mode = argv[1];
+	if (!strcmp(mode, "sleep")) {
+		add("sleeper", sleeper);
+	} else if (!strcmp(mode, "spin")) {
+		add("spin-a", spinner);
+		add("spin-b", spinner);
+		spin_cpu = argc > 3 ? atoi(argv[3]) : 0;
+	} else if (!strcmp(mode, "mutex")) {
+		add("holder", holder);
+		add("waiter", waiter);
+	} else if (!strcmp(mode, "pipe")) {
+		add("reader", reader);
+		add("writer", writer);
+		if (pipe(pipefd))
+			die("pipe");
+	} else {
+		fprintf(stderr, "budget_workload: unknown mode %s\n", mode);
+		return 2;
+	}
+	if (gate_dir)
+		gate(gate_dir);
+	for (int i = 0; i < nthr; i++)
+		if ((errno = pthread_create(&thr[i].pt, NULL, thr[i].fn, &thr[i])))
+			die("pthread_create");
+	for (int i = 0; i < nthr; i++)
+		pthread_join(thr[i].pt, NULL);
+	prctl(PR_GET_NAME, comm, 0, 0, 0);
+	main_end = now_ns();
+
+	f = fopen(argv[2], "w");
+	if (!f)
+		die("report");
+	fprintf(f, "{\"mode\": \"%s\", \"pid\": %d, \"spin_cpu\": %d,\n"
+		" \"main\": {\"tid\": %d, \"name\": \"%s\", \"life_ns\": %lld},\n \"threads\": [",
+		mode, (int)getpid(), spin_cpu, (int)getpid(), comm, main_end - main_start);
+	for (int i = 0; i < nthr; i++) {
+		struct thr *t = &thr[i];
+
+		fprintf(f, "%s\n  {\"name\": \"%s\", \"tid\": %d, \"start_ns\": %lld, \"life_ns\": %lld,"
+			" \"wait_ns\": %lld, \"waits\": %d, \"cpu_ns\": %lld,"
+			" \"sched_run_ns\": %lld, \"sched_delay_ns\": %lld}",
+			i ? "," : "", t->name, t->tid, t->start, t->end - t->start, t->wait_ns, t->waits,
+			t->cpu_ns, t->sched_run_ns, t->sched_delay_ns);
+	}
+	fprintf(f, "]}\n");
+	if (fclose(f))
+		die("report");
+	return 0;
+}
