@@ -78,10 +78,11 @@ static __always_inline void account(struct task_struct *t, struct thread_state *
 		b = bpf_map_lookup_elem(&budgets, &k);
 		if (!b)
 			return;
-		bpf_probe_read_kernel_str(b->comm, sizeof(b->comm), t->comm);
 		b->tgid = t->tgid;
 		b->first_ns = ts->bud_ts;
 	}
+	/* the name as it is now: threads name themselves, and exec renames */
+	bpf_probe_read_kernel_str(b->comm, sizeof(b->comm), t->comm);
 	if (cls < BUD_MAX)
 		__sync_fetch_and_add(&b->ns[cls], d);
 	b->last_ns = now;
