@@ -1,5 +1,6 @@
 #define _GNU_SOURCE
 #include <dirent.h>
+#include <sched.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -487,6 +488,14 @@ int collector_open(struct collector *c, const struct collector_opts *o)
 		goto fail;
 	}
 	c->model.start_ns = collector_now_ns();
+	{
+		/* until a process of the target is sampled: the CPUs iogap (and what it launches) may use */
+		cpu_set_t set;
+
+		if (!sched_getaffinity(0, sizeof(set), &set))
+			for (size_t i = 0; i < c->model.ntargets; i++)
+				c->model.targets[i].bud.ncpus = CPU_COUNT(&set);
+	}
 	err = budget_probes_open(&c->bud, c->skel, o->btf_path);
 	if (err)
 		fprintf(stderr, "iogap: the time budget will not be measured: cannot load the scheduler "

@@ -182,9 +182,14 @@ static void print_budget(FILE *out, const struct target *t, double secs)
 	if (!total)
 		return;
 	work = total - ns[BUD_POLL_IDLE];
-	fprintf(out, "  time budget (%zu threads, %.2f s of thread time; CPU %.0f%% of %d CPU%s, memory %.1f MiB):\n",
+	fprintf(out, "  time budget (%zu threads, %.2f s of thread time; CPU %.0f%% of %d CPU%s, ",
 		t->bud.nthreads, total / 1e9, secs > 0 && t->bud.ncpus ? 100.0 * ns[BUD_CPU] / 1e9 / secs / t->bud.ncpus : 0,
-		t->bud.ncpus, t->bud.ncpus == 1 ? "" : "s", t->bud.mem_bytes / 1048576.0);
+		t->bud.ncpus, t->bud.ncpus == 1 ? "" : "s");
+	if (t->bud.mem_bytes)
+		fprintf(out, "memory %.1f MiB, peak %.1f MiB):\n", t->bud.mem_bytes / 1048576.0,
+			t->bud.mem_peak_bytes / 1048576.0);
+	else
+		fprintf(out, "memory not sampled: its processes ended within the first interval):\n");
 	fprintf(out, "  %-12s %9s %6s%s\n", "CLASS", "TIME", "WORK%", per ? "  PER REQUEST" : "");
 	for (int c = 0; c < BUD_MAX; c++) {
 		char tm[16], pr[16];
