@@ -17,6 +17,11 @@
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 #define NR_FUTEX 202
+#define NR_WAIT4 61
+#define NR_WAITID 247
+#define NR_PAUSE 34
+#define NR_RT_SIGSUSPEND 130
+#define NR_RT_SIGTIMEDWAIT 128
 #define TASK_RUNNING 0
 
 struct {
@@ -55,7 +60,14 @@ static __always_inline __u8 sleep_reason(const struct thread_state *ts)
 	case IOP_SLEEP:
 		return ts->sq_depth || ts->sq_prep_depth ? BUD_BUSY_SLEEP : BUD_SLEEP;   /* prepare waits too */
 	case IOP_OTHER:
-		return ts->nr == NR_FUTEX ? BUD_FUTEX : BUD_OTHER;
+		switch (ts->nr) {
+		case NR_FUTEX:
+			return BUD_FUTEX;
+		/* waiting for children or signals: their work is accounted where it is done */
+		case NR_WAIT4: case NR_WAITID: case NR_PAUSE: case NR_RT_SIGSUSPEND: case NR_RT_SIGTIMEDWAIT:
+			return BUD_POLL_IDLE;
+		}
+		return BUD_OTHER;
 	}
 	return BUD_OTHER;
 }
