@@ -199,8 +199,8 @@ static void print_budget(FILE *out, const struct target *t, double secs)
 		report_fmt_ns(tm, sizeof(tm), ns[c]);
 		report_fmt_ns(pr, sizeof(pr), (uint64_t)(ns[c] * per));
 		if (c == BUD_POLL_IDLE)
-			fprintf(out, "  %-12s %9s %6s  %11s  (idle: waiting for work)\n", model_budget_name(c),
-				tm, "-", per ? pr : "");
+			fprintf(out, "  %-12s %9s %6s%s%s  (idle: waiting for work)\n", model_budget_name(c),
+				tm, "-", per ? "  " : "", per ? pr : "");
 		else if (per)
 			fprintf(out, "  %-12s %9s %5.1f%%  %11s\n", model_budget_name(c), tm,
 				work ? 100.0 * ns[c] / work : 0, pr);
