@@ -38,6 +38,8 @@ struct {
 /* Set by user space before load; skip a lookup that can never hit. */
 const volatile bool have_cgroup_targets = false;
 const volatile bool have_pid_targets = false;
+/* iogap's own process, when a target cgroup may hold it (the "host" target) */
+const volatile __u32 exclude_tgid = 0;
 
 static __always_inline void counter_inc(__u32 idx)
 {
@@ -56,8 +58,11 @@ static __always_inline int target_slot(void)
 		__u64 cgid = bpf_get_current_cgroup_id();
 
 		slot = bpf_map_lookup_elem(&cgroup_slots, &cgid);
-		if (slot)
+		if (slot) {
+			if (exclude_tgid && (bpf_get_current_pid_tgid() >> 32) == exclude_tgid)
+				return -1;
 			return *slot;
+		}
 	}
 	if (have_pid_targets) {
 		__u32 tgid = bpf_get_current_pid_tgid() >> 32;

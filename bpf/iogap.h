@@ -8,6 +8,8 @@
 #define IOGAP_MAX_CGROUPS 4096    /* target cgroups incl. descendants */
 #define IOGAP_MAX_TGIDS 8192      /* target processes */
 #define IOGAP_RINGBUF_BYTES (1 << 20)
+#define IOGAP_NO_SLOT 0xffffffffu /* event_hdr.slot of an event that belongs to no target yet */
+#define IOGAP_CG_PATH 256         /* cgroup path bytes carried by EV_CGROUP_MKDIR */
 
 /* Indices of the per-CPU "counters" array: every loss in the kernel is counted here. */
 enum iogap_counter {
@@ -25,7 +27,8 @@ enum iogap_event_type {
 	EV_FILE_OPEN = 1,         /* a target opened a file: its path */
 	EV_PROC_EXIT = 2,         /* a target process (all its threads) exited */
 	EV_PROC_FORK = 3,         /* a --pid target forked a child that is now a target */
-	EV_CGROUP_MKDIR = 4,      /* a cgroup was created under a target cgroup */
+	EV_CGROUP_MKDIR = 4,      /* a cgroup was created under a target cgroup, or anywhere when
+	                             watching for new containers (slot IOGAP_NO_SLOT) */
 	EV_PROC_EXEC = 5,         /* a target process exec'd: attach its uprobes */
 	EV_SQL_TEXT = 6,          /* a SQL text seen for the first time */
 	EV_PROC_STOPPED = 7,      /* a launched process's forked child, stopped before it runs */
@@ -45,8 +48,15 @@ struct task_event {
 	struct event_hdr hdr;
 	__u32 child_pid;          /* EV_PROC_FORK only */
 	__u32 stopped;            /* EV_PROC_EXEC: the process was stopped: attach, then SIGCONT */
-	__u64 cgroup_id;          /* EV_CGROUP_MKDIR only */
+	__u64 cgroup_id;
 };
 _Static_assert(sizeof(struct task_event) == 40, "task_event layout");
+
+struct cgroup_event {
+	struct event_hdr hdr;
+	__u64 cgroup_id;
+	char path[IOGAP_CG_PATH]; /* below the cgroup2 root, "/a/b" */
+};
+_Static_assert(sizeof(struct cgroup_event) == 288, "cgroup_event layout");
 
 #endif

@@ -616,35 +616,39 @@ int BPF_PROG(iogap_exit, struct task_struct *p)
 	return 0;
 }
 
+/* Set by user space: report every new cgroup v2 directory, so new containers become targets. */
+const volatile bool watch_cgroups = false;
+
 SEC("tp_btf/cgroup_mkdir")
 int BPF_PROG(iogap_cg_mkdir, struct cgroup *cgrp, const char *path)
 {
 	struct cgroup *parent;
-	struct task_event *e;
+	struct cgroup_event *e;
 	__u64 id, pid_;
 	__u32 *slot;
 
-	if (!have_cgroup_targets || BPF_CORE_READ(cgrp, root, hierarchy_id) != 0)
+	if ((!have_cgroup_targets && !watch_cgroups) || BPF_CORE_READ(cgrp, root, hierarchy_id) != 0)
 		return 0;          /* only the cgroup v2 hierarchy */
 	parent = (struct cgroup *)BPF_CORE_READ(cgrp, self.parent);
 	if (!parent)
 		return 0;
 	pid_ = BPF_CORE_READ(parent, kn, id);
 	slot = bpf_map_lookup_elem(&cgroup_slots, &pid_);
-	if (!slot)
+	if (!slot && !watch_cgroups)
 		return 0;
 	id = BPF_CORE_READ(cgrp, kn, id);
-	if (bpf_map_update_elem(&cgroup_slots, &id, slot, BPF_ANY)) {
+	/* a descendant of a target is the target's at once, before any task can enter it */
+	if (slot && bpf_map_update_elem(&cgroup_slots, &id, slot, BPF_ANY)) {
 		counter_inc(CNT_CGROUP_MAP_FULL);
 		return 0;
 	}
 	e = event_reserve(sizeof(*e));
 	if (!e)
 		return 0;
-	event_fill_hdr(&e->hdr, EV_CGROUP_MKDIR, *slot);
-	e->stopped = 0;
-	e->child_pid = 0;
+	event_fill_hdr(&e->hdr, EV_CGROUP_MKDIR, slot ? *slot : IOGAP_NO_SLOT);
 	e->cgroup_id = id;
+	if (bpf_probe_read_kernel_str(e->path, sizeof(e->path), path) < 0)
+		e->path[0] = 0;
 	bpf_ringbuf_submit(e, 0);
 	return 0;
 }

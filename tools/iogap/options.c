@@ -15,10 +15,14 @@ void options_usage(FILE *out)
 		"commands:\n"
 		"  trace    trace targets until -d, Ctrl-C or CMD exits, then print the summary\n"
 		"  top      a live table of the targets' I/O, refreshed every interval\n"
+		"  ps       the containers iogap sees (name, id, runtime, cgroup, PIDs, SQLite)\n"
 		"\n"
 		"targets (at least one; repeatable):\n"
 		"  -p, --pid PID          a process: all its threads, and children it forks later\n"
 		"      --cgroup PATH      a cgroup v2 directory (absolute, or below the cgroup2 mount)\n"
+		"  -c, --container NAME   a container by name, id or unique id prefix (see iogap ps)\n"
+		"      --all-containers   every container, and each one that starts later\n"
+		"      --host             processes outside containers, as the target \"host\"\n"
 		"  -- CMD ARGS            run CMD in a fresh cgroup; iogap exits with its status\n"
 		"\n"
 		"options:\n"
@@ -28,6 +32,9 @@ void options_usage(FILE *out)
 		"  -o, --output FILE      write the summary to FILE instead of stdout\n"
 		"      --top-files N      files listed per target (default 10)\n"
 		"      --btf FILE         kernel BTF to use instead of /sys/kernel/btf/vmlinux\n"
+		"      --docker-root DIR  Docker's data root (default /var/lib/docker); also\n"
+		"      --podman-root DIR, --crio-root DIR (/var/lib/containers/storage),\n"
+		"      --containerd-root DIR (containerd's state, /run/containerd)\n"
 		"  -v, --verbose          libbpf and iogap debug output on stderr\n"
 		"  -h, --help             this help\n");
 }
@@ -63,7 +70,9 @@ int options_parse_duration(const char *s, uint64_t *ns)
 
 int options_parse(int argc, char **argv, struct iogap_opts *o, char *err, size_t errlen)
 {
-	enum { OPT_CGROUP = 256, OPT_BTF, OPT_TOP_FILES };
+	enum { OPT_CGROUP = 256, OPT_BTF, OPT_TOP_FILES, OPT_ALL_CONTAINERS, OPT_HOST, OPT_DOCKER_ROOT,
+	       OPT_PODMAN_ROOT, OPT_CONTAINERD_ROOT, OPT_CRIO_ROOT, OPT_HTML, OPT_PROMETHEUS,
+	       OPT_TARGET, OPT_LIVE };
 	static const struct option longopts[] = {
 		{ "pid", required_argument, NULL, 'p' },
 		{ "cgroup", required_argument, NULL, OPT_CGROUP },
@@ -75,6 +84,17 @@ int options_parse(int argc, char **argv, struct iogap_opts *o, char *err, size_t
 		{ "btf", required_argument, NULL, OPT_BTF },
 		{ "top-files", required_argument, NULL, OPT_TOP_FILES },
 		{ "output", required_argument, NULL, 'o' },
+		{ "container", required_argument, NULL, 'c' },
+		{ "all-containers", no_argument, NULL, OPT_ALL_CONTAINERS },
+		{ "host", no_argument, NULL, OPT_HOST },
+		{ "docker-root", required_argument, NULL, OPT_DOCKER_ROOT },
+		{ "podman-root", required_argument, NULL, OPT_PODMAN_ROOT },
+		{ "containerd-root", required_argument, NULL, OPT_CONTAINERD_ROOT },
+		{ "crio-root", required_argument, NULL, OPT_CRIO_ROOT },
+		{ "html", required_argument, NULL, OPT_HTML },
+		{ "prometheus", required_argument, NULL, OPT_PROMETHEUS },
+		{ "target", required_argument, NULL, OPT_TARGET },
+		{ "live", no_argument, NULL, OPT_LIVE },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
@@ -95,7 +115,8 @@ int options_parse(int argc, char **argv, struct iogap_opts *o, char *err, size_t
 	optind = 1;
 	opterr = 0;
 	/* "+": stop at the first non-option, so "-- CMD -x" keeps CMD's own options */
-	while ((c = getopt_long(argc - 1, argv + 1, "+:p:i:d:o:jvh", longopts, NULL)) != -1) {
+	for (;;) {
+	while ((c = getopt_long(argc - 1, argv + 1, "+:p:c:i:d:o:jvh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
 			errno = 0;
@@ -105,6 +126,45 @@ int options_parse(int argc, char **argv, struct iogap_opts *o, char *err, size_t
 			if (o->npids + o->ncgroups >= OPTS_MAX_TARGETS)
 				usage_error("too many targets (at most %d)", OPTS_MAX_TARGETS);
 			o->pids[o->npids++] = (pid_t)v;
+			break;
+		case 'c':
+			if (!optarg[0])
+				usage_error("empty container name");
+			if (o->npids + o->ncgroups + o->ncontainers >= OPTS_MAX_TARGETS)
+				usage_error("too many targets (at most %d)", OPTS_MAX_TARGETS);
+			o->containers[o->ncontainers++] = optarg;
+			break;
+		case OPT_ALL_CONTAINERS:
+			o->all_containers = true;
+			break;
+		case OPT_HOST:
+			o->host = true;
+			break;
+		case OPT_DOCKER_ROOT:
+			o->docker_root = optarg;
+			break;
+		case OPT_PODMAN_ROOT:
+			o->podman_root = optarg;
+			break;
+		case OPT_CONTAINERD_ROOT:
+			o->containerd_root = optarg;
+			break;
+		case OPT_CRIO_ROOT:
+			o->crio_root = optarg;
+			break;
+		case OPT_HTML:
+			if (!optarg[0])
+				usage_error("empty --html file name");
+			o->html = optarg;
+			break;
+		case OPT_PROMETHEUS:
+			o->prometheus = optarg;
+			break;
+		case OPT_TARGET:
+			o->target = optarg;
+			break;
+		case OPT_LIVE:
+			o->live = true;
 			break;
 		case OPT_CGROUP:
 			if (!optarg[0])
@@ -153,7 +213,17 @@ int options_parse(int argc, char **argv, struct iogap_opts *o, char *err, size_t
 			usage_error("unknown option '%s'", argv[optind]);
 		}
 	}
+	/* report FILE, explain FILE A B: positional arguments, options before or after them */
+	if (options_traces(o->subcmd) || optind + 1 >= argc || !strcmp(argv[optind], "--"))
+		break;
+	if (o->nargs >= (int)(sizeof(o->args) / sizeof(o->args[0])))
+		usage_error("too many arguments");
+	o->args[o->nargs++] = argv[optind + 1];
+	optind++;
+	}
 	optind += 1;    /* getopt ran on argv + 1 */
+	if (optind < argc && !options_traces(o->subcmd) && !o->live)
+		usage_error("unexpected argument '%s'", argv[optind]);
 	if (optind < argc) {
 		if (strcmp(argv[optind - 1], "--"))
 			usage_error("unexpected argument '%s' (put a command after --)", argv[optind]);
@@ -161,7 +231,14 @@ int options_parse(int argc, char **argv, struct iogap_opts *o, char *err, size_t
 	} else if (!strcmp(argv[optind - 1], "--") && optind - 1 > 1) {
 		usage_error("no command after --");
 	}
-	if (!o->npids && !o->ncgroups && !o->cmd_argv)
-		usage_error("nothing to trace (give -p PID, --cgroup PATH or -- CMD)");
+	if (options_traces(o->subcmd) && !o->npids && !o->ncgroups && !o->cmd_argv &&
+	    !o->ncontainers && !o->all_containers && !o->host)
+		usage_error("nothing to trace (give -p PID, --cgroup PATH, --container NAME, "
+			    "--all-containers or -- CMD)");
 	return 0;
+}
+
+bool options_traces(const char *subcmd)
+{
+	return !strcmp(subcmd, "trace") || !strcmp(subcmd, "top") || !strcmp(subcmd, "record");
 }

@@ -16,6 +16,13 @@ struct iogap_opts {
 	int npids;
 	char *cgroups[OPTS_MAX_TARGETS];
 	int ncgroups;
+	char *containers[OPTS_MAX_TARGETS];
+	int ncontainers;
+	bool all_containers;      /* every container, and those that start later */
+	bool host;                /* processes outside containers as the target "host" */
+	const char *docker_root, *podman_root, *containerd_root, *crio_root;
+	char *args[8];            /* positional arguments (report FILE, explain FILE A B) */
+	int nargs;
 	char **cmd_argv;          /* after "--", NULL-terminated; NULL if none */
 	uint64_t interval_ns;
 	uint64_t duration_ns;     /* 0: until Ctrl-C or the command exits */
@@ -25,7 +32,14 @@ struct iogap_opts {
 	const char *btf_path;
 	const char *output;       /* -o: write the summary here instead of stdout */
 	int top_files;
+	const char *html;         /* report --html OUT.html */
+	const char *prometheus;   /* top --prometheus ADDR:PORT */
+	const char *target;       /* explain FILE1 FILE2 --target NAME */
+	bool live;                /* explain --live A B -d N */
 };
+
+/* The subcommands that trace (and so need a target). */
+bool options_traces(const char *subcmd);
 
 /* "5" (seconds), "1.5s", "500ms", "2m", "100us" -> ns. -EINVAL if malformed or not positive. */
 int options_parse_duration(const char *s, uint64_t *ns);

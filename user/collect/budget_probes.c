@@ -6,6 +6,7 @@
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include "collect/filter.h"
 #include "collect/budget_probes.h"
 #include "budget.skel.h"
 #include "syscalls.skel.h"
@@ -20,8 +21,7 @@ int budget_probes_open(struct budget_probes *p, struct syscalls_bpf *sys, const 
 		.sz = sizeof(struct bpf_object_open_opts), .btf_custom_path = btf_path });
 	if (!s)
 		return -errno;
-	s->rodata->have_cgroup_targets = sys->rodata->have_cgroup_targets;
-	s->rodata->have_pid_targets = sys->rodata->have_pid_targets;
+	FILTER_COPY_RODATA(s, sys);
 	if ((err = bpf_map__reuse_fd(s->maps.cgroup_slots, bpf_map__fd(sys->maps.cgroup_slots))) ||
 	    (err = bpf_map__reuse_fd(s->maps.tgid_slots, bpf_map__fd(sys->maps.tgid_slots))) ||
 	    (err = bpf_map__reuse_fd(s->maps.counters, bpf_map__fd(sys->maps.counters))) ||

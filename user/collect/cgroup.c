@@ -125,6 +125,29 @@ int cgroup_procs(const char *abs_path, pid_t *pids, int max)
 	return n;
 }
 
+struct procs_acc {
+	pid_t *pids;
+	int max, n;
+};
+
+static int procs_add(const char *path, uint64_t id, void *ctx)
+{
+	struct procs_acc *a = ctx;
+	int n = cgroup_procs(path, a->pids + a->n, a->max - a->n);
+
+	if (n > 0)
+		a->n += n;
+	return 0;
+}
+
+int cgroup_procs_tree(const char *abs_path, pid_t *pids, int max)
+{
+	struct procs_acc a = { .pids = pids, .max = max };
+	int err = cgroup_walk(abs_path, procs_add, &a);
+
+	return err && !a.n ? err : a.n;
+}
+
 int cgroup_move(const char *abs_path, pid_t pid)
 {
 	char p[PATH_MAX];

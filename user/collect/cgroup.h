@@ -16,6 +16,8 @@ int cgroup_id(const char *abs_path, uint64_t *id);
 int cgroup_walk(const char *abs_path, int (*fn)(const char *path, uint64_t id, void *ctx), void *ctx);
 /* Reads cgroup.procs; returns the number of pids stored (at most max), or -errno. */
 int cgroup_procs(const char *abs_path, pid_t *pids, int max);
+/* The same for the directory and all its descendants. */
+int cgroup_procs_tree(const char *abs_path, pid_t *pids, int max);
 int cgroup_move(const char *abs_path, pid_t pid);
 /* Ends what is left in a cgroup iogap created (TERM, then KILL) and removes it. */
 int cgroup_destroy(const char *abs_path);

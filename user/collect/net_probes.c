@@ -5,6 +5,7 @@
 #include <string.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include "collect/filter.h"
 #include "collect/net_probes.h"
 #include "model/http.h"
 #include "net.skel.h"
@@ -42,8 +43,7 @@ int net_probes_open(struct net_probes *p, struct syscalls_bpf *sys, const char *
 		.sz = sizeof(struct bpf_object_open_opts), .btf_custom_path = btf_path });
 	if (!s)
 		return -errno;
-	s->rodata->have_cgroup_targets = sys->rodata->have_cgroup_targets;
-	s->rodata->have_pid_targets = sys->rodata->have_pid_targets;
+	FILTER_COPY_RODATA(s, sys);
 	if ((err = bpf_map__reuse_fd(s->maps.cgroup_slots, bpf_map__fd(sys->maps.cgroup_slots))) ||
 	    (err = bpf_map__reuse_fd(s->maps.tgid_slots, bpf_map__fd(sys->maps.tgid_slots))) ||
 	    (err = bpf_map__reuse_fd(s->maps.counters, bpf_map__fd(sys->maps.counters))) ||

@@ -11,6 +11,7 @@
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include "collect/filter.h"
 #include "collect/collector.h"
 #include "collect/elf.h"
 #include "collect/sqlite_find.h"
@@ -115,8 +116,7 @@ int sqlite_probes_open(struct sqlite_probes *p, struct syscalls_bpf *sys, const 
 		.sz = sizeof(struct bpf_object_open_opts), .btf_custom_path = btf_path });
 	if (!s)
 		return -errno;
-	s->rodata->have_cgroup_targets = sys->rodata->have_cgroup_targets;
-	s->rodata->have_pid_targets = sys->rodata->have_pid_targets;
+	FILTER_COPY_RODATA(s, sys);
 	/* one set of targets, one thread state, one ring buffer for all modules */
 	if ((err = bpf_map__reuse_fd(s->maps.cgroup_slots, bpf_map__fd(sys->maps.cgroup_slots))) ||
 	    (err = bpf_map__reuse_fd(s->maps.tgid_slots, bpf_map__fd(sys->maps.tgid_slots))) ||
