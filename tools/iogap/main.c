@@ -9,6 +9,7 @@ static const struct {
 } commands[] = {
 	{ "trace", cmd_trace },
 	{ "top", cmd_top },
+	{ "ps", cmd_ps },
 };
 
 int main(int argc, char **argv)

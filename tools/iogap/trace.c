@@ -65,6 +65,8 @@ static int run(const struct iogap_opts *o, bool live_table)
 {
 	struct collector_opts co = {
 		.pids = o->pids, .npids = o->npids, .cgroups = o->cgroups, .ncgroups = o->ncgroups,
+		.containers = o->containers, .ncontainers = o->ncontainers,
+		.all_containers = o->all_containers, .host = o->host,
 		.cmd_argv = o->cmd_argv, .btf_path = o->btf_path, .verbose = o->verbose,
 	};
 	struct collector c;
@@ -73,6 +75,7 @@ static int run(const struct iogap_opts *o, bool live_table)
 	FILE *out = stdout;
 	int rc, prc;
 
+	options_container_roots(o, &co.roots);
 	if (o->output) {
 		out = fopen(o->output, "we");
 		if (!out) {

@@ -190,12 +190,18 @@ static void resolve_path(const struct file_open_event *e, char *out, size_t len)
 	snprintf(out, len, "%s", e->path);
 }
 
+static void cgroup_created(struct collector *c, const struct cgroup_event *e);
+
 static int handle_event(void *ctx, void *data, size_t size)
 {
 	struct collector *c = ctx;
 	const struct event_hdr *h = data;
 	struct target *t;
 
+	if (size >= sizeof(struct cgroup_event) && h->type == EV_CGROUP_MKDIR) {
+		cgroup_created(c, data);
+		return 0;
+	}
 	if (size < sizeof(*h) || !(t = slot_target(c, h->slot)))
 		return 0;
 	switch (h->type) {
@@ -243,14 +249,6 @@ static int handle_event(void *ctx, void *data, size_t size)
 	case EV_PROC_EXIT:
 		t->exits++;
 		break;
-	case EV_CGROUP_MKDIR:
-		if (verbose) {
-			const struct task_event *e = data;
-
-			fprintf(stderr, "iogap: new cgroup %llu under target %s\n",
-				(unsigned long long)e->cgroup_id, t->name);
-		}
-		break;
 	}
 	return 0;
 }
@@ -271,9 +269,11 @@ static int register_cgroup(const char *path, uint64_t id, void *ctx)
 	return 0;
 }
 
-static int add_cgroup_target(struct collector *c, const char *path, enum target_kind kind,
-			     const char *name)
+/* A cgroup target in the next slot; its container identity when its path has one. */
+static struct target *add_cgroup_target(struct collector *c, const char *path,
+					enum target_kind kind, const char *name)
 {
+	struct container_ident ci;
 	char abs[PATH_MAX];
 	const char *rel;
 	struct target *t;
@@ -286,19 +286,29 @@ static int add_cgroup_target(struct collector *c, const char *path, enum target_
 	if (err) {
 		fprintf(stderr, "iogap: cannot trace cgroup %s: %s (give a directory below %s)\n",
 			path, strerror(-err), c->cg_mount);
-		return 1;
+		return NULL;
 	}
+	if (c->model.ntargets >= IOGAP_MAX_SLOTS) {
+		fprintf(stderr, "iogap: cannot trace cgroup %s: already %d targets\n", path,
+			IOGAP_MAX_SLOTS);
+		return NULL;
+	}
+	rel = abs + strlen(c->cg_mount);
+	rel = rel[0] ? rel : "/";
 	if (!name)
 		name = strrchr(abs, '/') ? strrchr(abs, '/') + 1 : abs;
 	t = model_target_add(&c->model, name[0] ? name : "/", kind);
 	if (!t)
-		return 1;
+		return NULL;
 	free(t->cgroup);
-	rel = abs + strlen(c->cg_mount);
-	t->cgroup = strdup(rel[0] ? rel : "/");
+	t->cgroup = strdup(rel);
 	t->cgroup_id = id;
+	if (kind != TARGET_COMMAND && container_identify(rel, &ci) == 1) {
+		container_read_metadata(&c->roots, &ci);
+		container_ident_to_meta(&ci, &t->ctr);
+	}
 	snprintf(c->cg_paths[c->model.ntargets - 1], PATH_MAX, "%s", abs);
-	return 0;
+	return t;
 }
 
 static int add_pid_target(struct collector *c, pid_t pid)
@@ -326,24 +336,209 @@ static int add_pid_target(struct collector *c, pid_t pid)
 	return 0;
 }
 
+/* The pid inside the process's own PID namespace (the last NSpid field), 0 if unknown. */
+static pid_t read_nspid(pid_t pid)
+{
+	char p[64], line[256];
+	pid_t ns = 0;
+	FILE *f;
+
+	snprintf(p, sizeof(p), "/proc/%d/status", pid);
+	f = fopen(p, "re");
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f)) {
+		char *tok, *save;
+
+		if (strncmp(line, "NSpid:", 6))
+			continue;
+		for (tok = strtok_r(line + 6, " \t\n", &save); tok; tok = strtok_r(NULL, " \t\n", &save))
+			ns = atoi(tok);
+		break;
+	}
+	fclose(f);
+	return ns;
+}
+
+/* Adds a process to a target, with its in-namespace pid the first time it is seen. */
+static void target_pid_note(struct target *t, pid_t pid)
+{
+	size_t before = t->npids;
+
+	if (target_pid_add(t, pid) || t->npids == before)
+		return;
+	if (t->ctr.runtime)
+		target_pid_set_ns(t, pid, read_nspid(pid));
+}
+
+static struct target *add_container(struct collector *c, const struct container_entry *e)
+{
+	struct target *t = add_cgroup_target(c, e->cgroup, TARGET_CONTAINER, e->id.name);
+
+	if (!t)
+		return NULL;
+	container_meta_free(&t->ctr);
+	container_ident_to_meta(&e->id, &t->ctr);
+	for (size_t j = 0; j < e->npids; j++)
+		target_pid_note(t, e->pids[j]);
+	return t;
+}
+
+/* --container, --all-containers, --host: the containers this host has now. */
+static int add_container_targets(struct collector *c, const struct collector_opts *o)
+{
+	struct container_entry *list = NULL;
+	size_t n = 0, idx;
+	char err[512];
+	int rc = 1, e;
+
+	if (!o->ncontainers && !o->all_containers && !o->host)
+		return 0;
+	e = containers_list(c->cg_mount, &c->roots, &list, &n);
+	if (e) {
+		fprintf(stderr, "iogap: cannot list containers below %s: %s\n", c->cg_mount, strerror(-e));
+		return 1;
+	}
+	for (int i = 0; i < o->ncontainers; i++) {
+		bool dup = false;
+
+		if (containers_match(list, n, o->containers[i], &idx, err, sizeof(err))) {
+			fprintf(stderr, "iogap: cannot trace container %s: %s\n", o->containers[i], err);
+			goto out;
+		}
+		for (size_t j = 0; j < c->model.ntargets; j++)
+			dup |= !strcmp(c->model.targets[j].cgroup, list[idx].cgroup);
+		if (!dup && !add_container(c, &list[idx]))
+			goto out;
+	}
+	for (size_t i = 0; o->all_containers && i < n; i++) {
+		bool dup = false;
+
+		for (size_t j = 0; j < c->model.ntargets; j++)
+			dup |= !strcmp(c->model.targets[j].cgroup, list[i].cgroup);
+		if (!dup && !add_container(c, &list[i]))
+			goto out;
+	}
+	if (o->host) {
+		struct target *t = model_target_add(&c->model, "host", TARGET_CGROUP);
+
+		if (!t)
+			goto out;
+		free(t->cgroup);
+		t->cgroup = strdup("/");
+		c->host_slot = c->model.ntargets - 1;
+		snprintf(c->cg_paths[c->host_slot], PATH_MAX, "%s", c->cg_mount);
+	}
+	rc = 0;
+out:
+	containers_free(list, n);
+	return rc;
+}
+
+static void announce(struct collector *c, const char *what, const struct target *t)
+{
+	fprintf(stderr, "iogap: +%.1fs container %s %s (%s, cgroup %s)\n",
+		(collector_now_ns() - c->model.start_ns) / 1e9, t->name, what,
+		t->ctr.runtime ? t->ctr.runtime : "cgroup", t->cgroup);
+}
+
+/* A cgroup directory was made: a new container becomes a target at once, before its first
+ * process enters it. A plain directory made as a container's parent hands its slot down. */
+static void cgroup_created(struct collector *c, const struct cgroup_event *e)
+{
+	int fd = bpf_map__fd(c->skel->maps.cgroup_slots);
+	struct target *parent = slot_target(c, e->hdr.slot), *t = NULL;
+	struct container_ident ci;
+	char abs[PATH_MAX];
+	__u32 slot;
+
+	if (!c->watch) {
+		if (verbose && parent)
+			fprintf(stderr, "iogap: new cgroup %s under target %s\n", e->path, parent->name);
+		return;
+	}
+	if (parent && (int)e->hdr.slot != c->host_slot &&
+	    !(parent->kind == TARGET_CONTAINER && parent->ctr.runtime &&
+	      !strcmp(parent->ctr.runtime, "cgroup") && !parent->npids && !parent->syscalls))
+		return;            /* a container's own sub-cgroup: it stays the container's */
+	if (!container_should_follow(e->path) || container_identify(e->path, &ci) != 1)
+		return;
+	container_read_metadata(&c->roots, &ci);
+	if (cgroup_resolve(c->cg_mount, e->path, abs, sizeof(abs)))
+		return;
+	for (size_t i = 0; i < c->model.ntargets; i++)
+		if (!strcmp(c->model.targets[i].cgroup, e->path) && c->model.targets[i].stopped_ns)
+			t = &c->model.targets[i];       /* a stopped container started again */
+	if (!t && parent && (int)e->hdr.slot != c->host_slot) {
+		/* the parent was only a directory for containers: its slot is the child's now */
+		uint64_t pid_ = parent->cgroup_id;
+
+		bpf_map_delete_elem(fd, &pid_);
+		t = parent;
+		free(t->name);
+		t->name = strdup(ci.name);
+	}
+	if (!t) {
+		if (c->model.ntargets >= IOGAP_MAX_SLOTS) {
+			if (!c->warned_full)
+				fprintf(stderr, "iogap: cannot follow container %s: already %d targets\n",
+					ci.name, IOGAP_MAX_SLOTS);
+			c->warned_full = true;
+			return;
+		}
+		t = model_target_add(&c->model, ci.name, TARGET_CONTAINER);
+		if (!t)
+			return;
+		t->added_ns = collector_now_ns() - c->model.start_ns;
+	}
+	slot = t - c->model.targets;
+	free(t->cgroup);
+	t->cgroup = strdup(e->path);
+	t->cgroup_id = e->cgroup_id;
+	t->stopped_ns = 0;
+	container_meta_free(&t->ctr);
+	container_ident_to_meta(&ci, &t->ctr);
+	snprintf(c->cg_paths[slot], PATH_MAX, "%s", abs);
+	if (bpf_map_update_elem(fd, &e->cgroup_id, &slot, BPF_ANY))
+		fprintf(stderr, "iogap: cannot follow container %s: %s\n", ci.name, strerror(errno));
+	else
+		announce(c, "started", t);
+}
+
+/* Containers whose cgroup is gone have stopped; their figures stay. */
+static void note_stopped(struct collector *c)
+{
+	for (size_t i = 0; i < c->model.ntargets; i++) {
+		struct target *t = &c->model.targets[i];
+
+		if (t->kind != TARGET_CONTAINER || t->stopped_ns || !c->cg_paths[i][0] ||
+		    !access(c->cg_paths[i], F_OK))
+			continue;
+		t->stopped_ns = collector_now_ns() - c->model.start_ns;
+		announce(c, "stopped", t);
+	}
+}
+
 static int register_targets(struct collector *c)
 {
 	int cg_fd = bpf_map__fd(c->skel->maps.cgroup_slots);
 	int pid_fd = bpf_map__fd(c->skel->maps.tgid_slots);
 
-	for (size_t i = 0; i < c->model.ntargets; i++) {
-		struct target *t = &c->model.targets[i];
-		__u32 slot = i;
+	/* the host target first: it takes every cgroup, then each container takes its own back */
+	for (int k = c->host_slot >= 0 ? -1 : 0; k < (int)c->model.ntargets; k++) {
+		__u32 slot = k < 0 ? (__u32)c->host_slot : (__u32)k;
+		struct target *t = &c->model.targets[slot];
 		int err;
 
-		if (c->cg_paths[i][0]) {
+		if (k >= 0 && (int)slot == c->host_slot)
+			continue;
+		if (c->cg_paths[slot][0]) {
 			struct cg_reg r = { .fd = cg_fd, .slot = slot };
 
-			err = cgroup_walk(c->cg_paths[i], register_cgroup, &r);
-
+			err = cgroup_walk(c->cg_paths[slot], register_cgroup, &r);
 			if (err) {
 				fprintf(stderr, "iogap: cannot register cgroup %s: %s\n",
-					c->cg_paths[i], strerror(-err));
+					c->cg_paths[slot], strerror(-err));
 				return 1;
 			}
 			continue;
@@ -367,11 +562,13 @@ static void scan_target_files(struct collector *c)
 	for (size_t i = 0; i < c->model.ntargets; i++) {
 		struct target *t = &c->model.targets[i];
 
+		if ((int)i == c->host_slot)
+			continue;      /* every process outside containers: learnt as they exec */
 		if (c->cg_paths[i][0]) {
-			int n = cgroup_procs(c->cg_paths[i], pids, 4096);
+			int n = cgroup_procs_tree(c->cg_paths[i], pids, 4096);
 
 			for (int j = 0; j < n; j++) {
-				target_pid_add(t, pids[j]);
+				target_pid_note(t, pids[j]);
 				scan_open_files(t, pids[j]);
 			}
 		} else {
@@ -399,16 +596,22 @@ static void attach_sqlite_existing(struct collector *c)
 
 int collector_open(struct collector *c, const struct collector_opts *o)
 {
-	int ntargets = o->npids + o->ncgroups + (o->cmd_argv ? 1 : 0), err, rc = 1;
-	bool have_cg = o->ncgroups > 0 || o->cmd_argv;
+	int ntargets = o->npids + o->ncgroups + (o->cmd_argv ? 1 : 0) + o->ncontainers, err, rc = 1;
+	bool have_cg = o->ncgroups > 0 || o->cmd_argv || o->ncontainers || o->all_containers || o->host;
 
 	memset(c, 0, sizeof(*c));
 	verbose = o->verbose;
 	libbpf_set_print(libbpf_print);
 	c->cmd.pid = -1;
 	c->cmd.go_fd = c->cmd.err_fd = -1;
-	if (ntargets == 0) {
-		fprintf(stderr, "iogap: nothing to trace (give -p PID, --cgroup PATH or -- CMD)\n");
+	c->host_slot = -1;
+	c->watch = o->all_containers;
+	c->roots = o->roots;
+	if (!c->roots.docker)
+		container_roots_default(&c->roots);
+	if (ntargets == 0 && !o->all_containers && !o->host) {
+		fprintf(stderr, "iogap: nothing to trace (give -p PID, --cgroup PATH, --container NAME, "
+			"--all-containers or -- CMD)\n");
 		return 2;
 	}
 	if (ntargets > IOGAP_MAX_SLOTS) {
@@ -422,7 +625,7 @@ int collector_open(struct collector *c, const struct collector_opts *o)
 		return rc;
 	rc = 1;
 	c->ncpus = libbpf_num_possible_cpus();
-	c->cg_paths = calloc(ntargets, PATH_MAX);
+	c->cg_paths = calloc(IOGAP_MAX_SLOTS, PATH_MAX);
 	c->buf = calloc(c->ncpus, sizeof(struct io_stats));
 	if (c->ncpus <= 0 || !c->cg_paths || !c->buf)
 		goto fail;
@@ -430,7 +633,9 @@ int collector_open(struct collector *c, const struct collector_opts *o)
 		err = cgroup_mount(c->cg_mount, sizeof(c->cg_mount));
 		if (err) {
 			fprintf(stderr, "iogap: cannot find the cgroup v2 mount in /proc/self/mountinfo: %s "
-				"(--cgroup and -- CMD need cgroup v2; use -p PID instead)\n", strerror(-err));
+				"(a cgroup-v1-only host: --cgroup, --container and -- CMD need cgroup v2; "
+				"use -p PID, which follows a process and its children in any PID namespace)\n",
+				strerror(-err));
 			goto fail;
 		}
 		cgroup_reap_stale(c->cg_mount);
@@ -439,8 +644,10 @@ int collector_open(struct collector *c, const struct collector_opts *o)
 		if (add_pid_target(c, o->pids[i]))
 			goto fail;
 	for (int i = 0; i < o->ncgroups; i++)
-		if (add_cgroup_target(c, o->cgroups[i], TARGET_CGROUP, NULL))
+		if (!add_cgroup_target(c, o->cgroups[i], TARGET_CGROUP, NULL))
 			goto fail;
+	if (add_container_targets(c, o))
+		goto fail;
 	if (o->cmd_argv) {
 		err = command_start(&c->cmd, c->cg_mount, o->cmd_argv);
 		if (err) {
@@ -449,8 +656,8 @@ int collector_open(struct collector *c, const struct collector_opts *o)
 			goto fail;
 		}
 		c->has_cmd = true;
-		if (add_cgroup_target(c, c->cmd.cgroup, TARGET_COMMAND, strrchr(o->cmd_argv[0], '/') ?
-				      strrchr(o->cmd_argv[0], '/') + 1 : o->cmd_argv[0]))
+		if (!add_cgroup_target(c, c->cmd.cgroup, TARGET_COMMAND, strrchr(o->cmd_argv[0], '/') ?
+				       strrchr(o->cmd_argv[0], '/') + 1 : o->cmd_argv[0]))
 			goto fail;
 		target_pid_add(&c->model.targets[c->model.ntargets - 1], c->cmd.pid);
 	}
@@ -463,10 +670,13 @@ int collector_open(struct collector *c, const struct collector_opts *o)
 	}
 	fill_op_table(c->skel->rodata->op_of_nr);
 	c->skel->rodata->have_cgroup_targets = have_cg;
+	c->skel->rodata->watch_cgroups = c->watch;
+	c->skel->rodata->exclude_tgid = getpid();
 	c->skel->rodata->have_pid_targets = o->npids > 0;
 	if (c->has_cmd)
 		c->skel->rodata->stop_slots = 1ULL << (c->model.ntargets - 1);
 	/* preallocated: an entry made in the kernel must never fail for want of memory */
+	ntargets = c->watch ? IOGAP_MAX_SLOTS : (int)c->model.ntargets;
 	bpf_map__set_max_entries(c->skel->maps.io_stats, ntargets * IO_KEYS_PER_TARGET + 64);
 	err = syscalls_bpf__load(c->skel);
 	if (err) {
@@ -638,12 +848,12 @@ static void snapshot_pids(struct collector *c)
 	pid_t pids[4096];
 
 	for (size_t i = 0; i < c->model.ntargets; i++) {
-		if (!c->cg_paths[i][0])
+		if (!c->cg_paths[i][0] || (int)i == c->host_slot || c->model.targets[i].stopped_ns)
 			continue;
-		int n = cgroup_procs(c->cg_paths[i], pids, 4096);
+		int n = cgroup_procs_tree(c->cg_paths[i], pids, 4096);
 
 		for (int j = 0; j < n; j++)
-			target_pid_add(&c->model.targets[i], pids[j]);
+			target_pid_note(&c->model.targets[i], pids[j]);
 	}
 }
 
@@ -652,6 +862,7 @@ int collector_snapshot(struct collector *c)
 	uint64_t now = collector_now_ns();
 
 	collector_poll(c, 0);
+	note_stopped(c);
 	snapshot_pids(c);
 	/* a process may load SQLite at any time (dlopen): look again once a second */
 	if (now - c->last_rescan_ns >= 1000000000ULL) {

@@ -12,6 +12,7 @@
 #include "collect/sqlite_probes.h"
 #include "collect/net_probes.h"
 #include "collect/budget_probes.h"
+#include "collect/containers.h"
 #include "model/model.h"
 
 struct collector_opts {
@@ -19,6 +20,11 @@ struct collector_opts {
 	int npids;
 	char *const *cgroups;
 	int ncgroups;
+	char *const *containers;  /* --container NAME|ID|ID-PREFIX */
+	int ncontainers;
+	bool all_containers;      /* every container a target, and those that start later */
+	bool host;                /* processes outside containers, as the target "host" */
+	struct container_roots roots;
 	char **cmd_argv;          /* NULL: no command */
 	const char *btf_path;     /* NULL: the running kernel's */
 	bool verbose;
@@ -30,7 +36,11 @@ struct collector {
 	struct model model;       /* cumulative since attach */
 	int ncpus;
 	char cg_mount[PATH_MAX];
-	char (*cg_paths)[PATH_MAX];   /* absolute cgroup path per target, "" for pid targets */
+	char (*cg_paths)[PATH_MAX];   /* absolute cgroup path per slot, "" for pid targets */
+	bool watch;               /* new containers become targets */
+	int host_slot;            /* -1: no host target */
+	struct container_roots roots;
+	bool warned_full;
 	bool has_cmd;
 	struct command cmd;
 	void *buf;                /* per-CPU value buffer */

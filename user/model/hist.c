@@ -84,3 +84,17 @@ uint64_t hist_max_estimate(const struct hist *h)
 			return hist_bucket_hi(i) == UINT64_MAX ? hist_bucket_lo(i) : hist_bucket_hi(i) - 1;
 	return 0;
 }
+
+uint64_t hist_sum_estimate(const struct hist *h)
+{
+	uint64_t sum = 0, lo, hi;
+
+	for (uint32_t i = 0; i < HIST_BUCKETS; i++) {
+		if (!h->b[i])
+			continue;
+		lo = hist_bucket_lo(i);
+		hi = hist_bucket_hi(i);
+		sum += h->b[i] * (hi == UINT64_MAX ? lo : lo + (hi - lo) / 2);
+	}
+	return sum;
+}

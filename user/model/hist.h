@@ -22,5 +22,7 @@ uint64_t hist_percentile(const struct hist *h, double q, uint64_t max);
 void hist_add(struct hist *dst, const struct hist *src);
 void hist_sub(struct hist *dst, const struct hist *src);
 uint64_t hist_max_estimate(const struct hist *h);
+/* The sum of the samples from the buckets' midpoints (the midpoints hist_percentile returns). */
+uint64_t hist_sum_estimate(const struct hist *h);
 
 #endif

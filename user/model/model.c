@@ -94,13 +94,71 @@ struct target *model_target_add(struct model *m, const char *name, enum target_k
 
 int target_pid_add(struct target *t, pid_t pid)
 {
+	size_t cap = t->cap_pids;
+
 	for (size_t i = 0; i < t->npids; i++)
 		if (t->pids[i] == pid)
 			return 0;
 	if (grow((void **)&t->pids, &t->cap_pids, t->npids, sizeof(pid_t)))
 		return -ENOMEM;
+	if (t->cap_pids != cap || !t->nspids) {
+		pid_t *ns = realloc(t->nspids, t->cap_pids * sizeof(pid_t));
+
+		if (!ns)
+			return -ENOMEM;
+		memset(ns + t->npids, 0, (t->cap_pids - t->npids) * sizeof(pid_t));
+		t->nspids = ns;
+	}
+	t->nspids[t->npids] = 0;
 	t->pids[t->npids++] = pid;
 	return 0;
+}
+
+int target_pid_set_ns(struct target *t, pid_t pid, pid_t nspid)
+{
+	int err = target_pid_add(t, pid);
+
+	if (err)
+		return err;
+	for (size_t i = 0; i < t->npids; i++)
+		if (t->pids[i] == pid)
+			t->nspids[i] = nspid == pid ? 0 : nspid;
+	return 0;
+}
+
+pid_t target_nspid(const struct target *t, pid_t pid)
+{
+	for (size_t i = 0; t->nspids && i < t->npids; i++)
+		if (t->pids[i] == pid)
+			return t->nspids[i];
+	return 0;
+}
+
+static char *strdup_or_null(const char *s);
+
+void container_meta_copy(struct container_meta *dst, const struct container_meta *src)
+{
+	dst->runtime = strdup_or_null(src->runtime);
+	dst->id = strdup_or_null(src->id);
+	dst->image = strdup_or_null(src->image);
+	dst->pod = strdup_or_null(src->pod);
+	dst->pod_namespace = strdup_or_null(src->pod_namespace);
+	dst->k8s_container = strdup_or_null(src->k8s_container);
+	dst->pod_uid = strdup_or_null(src->pod_uid);
+	dst->qos = strdup_or_null(src->qos);
+}
+
+void container_meta_free(struct container_meta *c)
+{
+	free(c->runtime);
+	free(c->id);
+	free(c->image);
+	free(c->pod);
+	free(c->pod_namespace);
+	free(c->k8s_container);
+	free(c->pod_uid);
+	free(c->qos);
+	memset(c, 0, sizeof(*c));
 }
 
 struct op_stats *target_op(struct target *t, unsigned op, unsigned fd_kind)
@@ -490,8 +548,11 @@ int model_copy(struct model *dst, const struct model *src)
 		memcpy(t->sys_count, s->sys_count, sizeof(t->sys_count));
 		memcpy(t->sys_errors, s->sys_errors, sizeof(t->sys_errors));
 		for (size_t j = 0; j < s->npids; j++)
-			if (target_pid_add(t, s->pids[j]))
+			if (target_pid_set_ns(t, s->pids[j], s->nspids ? s->nspids[j] : 0))
 				goto fail;
+		container_meta_copy(&t->ctr, &s->ctr);
+		t->added_ns = s->added_ns;
+		t->stopped_ns = s->stopped_ns;
 		for (size_t j = 0; j < s->nops; j++) {
 			struct op_stats *o = target_op(t, s->ops[j].op, s->ops[j].fd_kind);
 
@@ -713,6 +774,8 @@ void model_free(struct model *m)
 		free(t->name);
 		free(t->cgroup);
 		free(t->pids);
+		free(t->nspids);
+		container_meta_free(&t->ctr);
 		free(t->ops);
 		for (size_t j = 0; j < t->nfiles; j++)
 			free(t->files[j].path);
@@ -729,4 +792,205 @@ void model_free(struct model *m)
 	}
 	free(m->targets);
 	memset(m, 0, sizeof(*m));
+}
+
+static void container_meta_take(struct container_meta *dst, const struct container_meta *src)
+{
+	if (!src->runtime && !src->id && !src->image && !src->pod && !src->pod_namespace &&
+	    !src->k8s_container && !src->pod_uid && !src->qos)
+		return;
+	container_meta_free(dst);
+	container_meta_copy(dst, src);
+}
+
+static int take_string(char **dst, const char *src)
+{
+	char *p;
+
+	if (!src)
+		return 0;
+	p = strdup(src);
+	if (!p)
+		return -ENOMEM;
+	free(*dst);
+	*dst = p;
+	return 0;
+}
+
+static void route_add(struct http_route *r, const struct http_route *d)
+{
+	r->count += d->count;
+	r->other += d->other;
+	for (int k = 0; k < 4; k++)
+		r->status[k] += d->status[k];
+	for (int l = 0; l < d->ncodes; l++) {
+		int k;
+
+		for (k = 0; k < r->ncodes && r->codes[k].code != d->codes[l].code; k++)
+			;
+		if (k == r->ncodes) {
+			if (r->ncodes == HTTP_MAX_CODES)
+				continue;
+			r->codes[r->ncodes++].code = d->codes[l].code;
+		}
+		r->codes[k].count += d->codes[l].count;
+	}
+	hist_add(&r->lat, &d->lat);
+}
+
+static int thread_add(struct target *t, const struct thread_stat *d)
+{
+	size_t n = t->bud.nthreads;
+	struct thread_stat *th = target_thread(t, d->tid);
+
+	if (!th)
+		return -ENOMEM;
+	if (t->bud.nthreads != n) {
+		*th = *d;
+		return 0;
+	}
+	for (int k = 0; k < BUD_MAX; k++)
+		th->ns[k] += d->ns[k];
+	if (d->first_ns && (!th->first_ns || d->first_ns < th->first_ns))
+		th->first_ns = d->first_ns;
+	if (d->last_ns > th->last_ns)
+		th->last_ns = d->last_ns;
+	th->exited |= d->exited;
+	if (d->comm[0])
+		memcpy(th->comm, d->comm, sizeof(th->comm));
+	if (d->tgid)
+		th->tgid = d->tgid;
+	return 0;
+}
+
+static int target_add_figures(struct target *t, const struct target *d)
+{
+	if (d->cgroup_id)
+		t->cgroup_id = d->cgroup_id;
+	if (d->added_ns)
+		t->added_ns = d->added_ns;
+	if (d->stopped_ns)
+		t->stopped_ns = d->stopped_ns;
+	container_meta_take(&t->ctr, &d->ctr);
+	t->syscalls += d->syscalls;
+	t->exits += d->exits;
+	for (int n = 0; n < IOGAP_NR_SYSCALLS; n++) {
+		t->sys_count[n] += d->sys_count[n];
+		t->sys_errors[n] += d->sys_errors[n];
+	}
+	for (size_t j = 0; j < d->npids; j++) {
+		pid_t ns = d->nspids ? d->nspids[j] : 0;
+
+		if (ns ? target_pid_set_ns(t, d->pids[j], ns) : target_pid_add(t, d->pids[j]))
+			return -ENOMEM;
+	}
+	for (size_t j = 0; j < d->nops; j++) {
+		const struct op_stats *dop = &d->ops[j];
+		struct op_stats *o = target_op(t, dop->op, dop->fd_kind);
+
+		if (!o)
+			return -ENOMEM;
+		o->count += dop->count;
+		o->errors += dop->errors;
+		o->bytes += dop->bytes;
+		o->sum_ns += dop->sum_ns;
+		if (dop->max_ns > o->max_ns)
+			o->max_ns = dop->max_ns;
+		hist_add(&o->hist, &dop->hist);
+	}
+	for (size_t j = 0; j < d->nfiles; j++) {
+		const struct file_stat *df = &d->files[j];
+		struct file_stat *f = target_file(t, df->dev, df->ino, df->gen);
+
+		if (!f || (!f->path && take_string(&f->path, df->path)))
+			return -ENOMEM;
+		f->count += df->count;
+		f->total_ns += df->total_ns;
+		f->bytes += df->bytes;
+	}
+	if (take_string(&t->sq.library, d->sq.library))
+		return -ENOMEM;
+	if (d->sq.where)
+		t->sq.where = d->sq.where;
+	t->sq.processes = d->sq.processes;
+	t->sq.opens += d->sq.opens;
+	t->sq.closes += d->sq.closes;
+	t->sq.open_ns += d->sq.open_ns;
+	for (size_t j = 0; j < d->sq.nstmts; j++) {
+		const struct sql_stmt *ds = &d->sq.stmts[j];
+		struct sql_stmt *st = target_stmt(t, ds->hash);
+
+		if (!st || (!st->sql && take_string(&st->sql, ds->sql)))
+			return -ENOMEM;
+		stmt_add(st, ds);
+	}
+	for (size_t j = 0; j < d->sq.nfsyncs; j++) {
+		const struct sq_fsync_stat *df = &d->sq.fsyncs[j];
+		struct sq_fsync_stat *f = target_sq_fsync(t, df->dev, df->ino, df->gen);
+
+		if (!f)
+			return -ENOMEM;
+		f->count += df->count;
+		f->total_ns += df->total_ns;
+	}
+	{
+		__u64 *tw = (__u64 *)&t->net.tcp;
+		const __u64 *dw = (const __u64 *)&d->net.tcp;
+
+		for (size_t w = 0; w < sizeof(t->net.tcp) / sizeof(__u64); w++)
+			tw[w] += dw[w];
+	}
+	hist_add(&t->net.connect_lat, &d->net.connect_lat);
+	hist_add(&t->net.accept_queue, &d->net.accept_queue);
+	hist_add(&t->net.duration, &d->net.duration);
+	t->net.requests += d->net.requests;
+	t->net.listen_overflows += d->net.listen_overflows;
+	t->net.listen_drops += d->net.listen_drops;
+	if (d->net.listen_base[0] || d->net.listen_base[1])
+		memcpy(t->net.listen_base, d->net.listen_base, sizeof(t->net.listen_base));
+	t->net.listen_known |= d->net.listen_known;
+	for (size_t j = 0; j < d->net.nroutes; j++) {
+		const struct http_route *dr = &d->net.routes[j];
+		struct http_route *r = target_route(t, dr->side, dr->method, dr->route);
+
+		if (!r)
+			return -ENOMEM;
+		route_add(r, dr);
+	}
+	for (size_t j = 0; j < d->bud.nthreads; j++)
+		if (thread_add(t, &d->bud.threads[j]))
+			return -ENOMEM;
+	if (d->bud.ncpus)
+		t->bud.ncpus = d->bud.ncpus;
+	t->bud.mem_bytes = d->bud.mem_bytes;
+	if (d->bud.mem_peak_bytes > t->bud.mem_peak_bytes)
+		t->bud.mem_peak_bytes = d->bud.mem_peak_bytes;
+	return 0;
+}
+
+int model_add(struct model *dst, const struct model *delta)
+{
+	if (!dst->start_ns)
+		dst->start_ns = delta->start_ns;
+	dst->duration_ns += delta->duration_ns;
+	for (int i = 0; i < CNT_MAX; i++)
+		dst->counters[i] += delta->counters[i];
+	for (size_t i = 0; i < delta->ntargets; i++) {
+		const struct target *d = &delta->targets[i];
+		struct target *t = NULL;
+		int err;
+
+		for (size_t j = 0; j < dst->ntargets && !t; j++)
+			if (!strcmp(dst->targets[j].name, d->name) && !strcmp(dst->targets[j].cgroup, d->cgroup))
+				t = &dst->targets[j];
+		if (!t) {
+			t = model_target_add(dst, d->name, d->kind);
+			if (!t || take_string(&t->cgroup, d->cgroup))
+				return -ENOMEM;
+		}
+		err = target_add_figures(t, d);
+		if (err)
+			return err;
+	}
+	return 0;
 }

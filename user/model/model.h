@@ -104,13 +104,25 @@ struct budget_info {
 	uint64_t mem_bytes, mem_peak_bytes;
 };
 
+/* What a container runtime says of a target; every field NULL when it is not a container. */
+struct container_meta {
+	char *runtime;            /* docker, containerd, crio, podman, lxc, nspawn, systemd, cgroup */
+	char *id;                 /* the runtime's id (full), or the name where the runtime has none */
+	char *image;
+	char *pod, *pod_namespace, *k8s_container, *pod_uid, *qos;
+};
+
 struct target {
 	char *name;
 	enum target_kind kind;
 	char *cgroup;             /* path below the cgroup2 mount, "" if none */
 	uint64_t cgroup_id;
 	pid_t *pids;
+	pid_t *nspids;            /* parallel to pids: the pid inside its own PID namespace, 0 unknown */
 	size_t npids, cap_pids;
+	struct container_meta ctr;
+	uint64_t added_ns;        /* since the model's start: 0, or when it appeared later */
+	uint64_t stopped_ns;      /* since the model's start: when its cgroup went away; 0 running */
 	uint64_t syscalls;        /* all syscalls entered */
 	uint64_t sys_count[IOGAP_NR_SYSCALLS];
 	uint64_t sys_errors[IOGAP_NR_SYSCALLS];
@@ -141,6 +153,12 @@ bool model_op_takes_fd(unsigned op);
 
 struct target *model_target_add(struct model *m, const char *name, enum target_kind kind);
 int target_pid_add(struct target *t, pid_t pid);
+/* Records pid's number inside its PID namespace (adds pid if it is new). */
+int target_pid_set_ns(struct target *t, pid_t pid, pid_t nspid);
+/* The pid inside its namespace, 0 when unknown or the same as pid. */
+pid_t target_nspid(const struct target *t, pid_t pid);
+void container_meta_copy(struct container_meta *dst, const struct container_meta *src);
+void container_meta_free(struct container_meta *c);
 struct op_stats *target_op(struct target *t, unsigned op, unsigned fd_kind);
 struct file_stat *target_file(struct target *t, uint32_t dev, uint64_t ino, uint32_t gen);
 int target_file_set_path(struct target *t, uint32_t dev, uint64_t ino, uint32_t gen, const char *path);
@@ -176,6 +194,10 @@ void target_budget(const struct target *t, uint64_t out[BUD_MAX]);
 int model_copy(struct model *dst, const struct model *src);
 /* dst = cur - prev, target by target (same order), op by op, file by file. */
 int model_delta(struct model *dst, const struct model *cur, const struct model *prev);
+/* dst += delta, the inverse of model_delta: an interval's figures added to a cumulative model.
+ * Targets match by name and cgroup (new ones are appended); what model_delta keeps as the
+ * current value (max, first/last times, memory, metadata) is taken from delta. */
+int model_add(struct model *dst, const struct model *delta);
 /* Zeroes the measured figures of every target, keeping names, paths and pids. */
 void model_clear_figures(struct model *m);
 void model_free(struct model *m);

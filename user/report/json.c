@@ -217,9 +217,32 @@ static cJSON *target_json(struct target *t, double secs)
 	cJSON_AddStringToObject(o, "name", t->name);
 	cJSON_AddStringToObject(o, "kind", model_target_kind_name(t->kind));
 	cJSON_AddStringToObject(o, "cgroup", t->cgroup);
+	if (t->ctr.runtime) {
+		cJSON *c = cJSON_AddObjectToObject(o, "container");
+		const struct { const char *key, *val; } f[] = {
+			{ "id", t->ctr.id }, { "runtime", t->ctr.runtime }, { "image", t->ctr.image },
+			{ "pod", t->ctr.pod }, { "pod_namespace", t->ctr.pod_namespace },
+			{ "container_name", t->ctr.k8s_container }, { "pod_uid", t->ctr.pod_uid },
+			{ "qos", t->ctr.qos },
+		};
+
+		for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++)
+			if (f[i].val)
+				cJSON_AddStringToObject(c, f[i].key, f[i].val);
+		cJSON_AddStringToObject(c, "state", t->stopped_ns ? "stopped" : "running");
+		cJSON_AddNumberToObject(c, "added_ns", (double)t->added_ns);
+		if (t->stopped_ns)
+			cJSON_AddNumberToObject(c, "stopped_ns", (double)t->stopped_ns);
+	}
 	arr = cJSON_AddArrayToObject(o, "pids");
 	for (size_t i = 0; i < t->npids; i++)
 		cJSON_AddItemToArray(arr, cJSON_CreateNumber(t->pids[i]));
+	if (t->ctr.runtime) {
+		/* each pid as the container sees it (0: the same, or not known) */
+		arr = cJSON_AddArrayToObject(o, "container_pids");
+		for (size_t i = 0; i < t->npids; i++)
+			cJSON_AddItemToArray(arr, cJSON_CreateNumber(t->nspids ? t->nspids[i] : 0));
+	}
 	cJSON_AddNumberToObject(o, "syscalls", (double)t->syscalls);
 	cJSON_AddNumberToObject(o, "exits", (double)t->exits);
 

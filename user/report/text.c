@@ -64,13 +64,18 @@ static int cmp_calls(const void *a, const void *b)
 	return x->count < y->count ? 1 : x->count > y->count ? -1 : 0;
 }
 
-static uint64_t stmt_cpu_ns(const struct stmt_stats *s)
+uint64_t report_stmt_cpu_ns(const struct stmt_stats *s)
 {
 	uint64_t sys = 0;
 
 	for (int i = 0; i < SPLIT_MAX; i++)
 		sys += s->split_ns[i];
 	return s->step_ns > sys ? s->step_ns - sys : 0;
+}
+
+const struct hist *report_stmt_lat(const struct sql_stmt *s)
+{
+	return hist_count(&s->stmt_hist) ? &s->stmt_hist : &s->step_hist;
 }
 
 static void print_sqlite(FILE *out, struct target *t, double secs, int top)
@@ -98,7 +103,7 @@ static void print_sqlite(FILE *out, struct target *t, double secs, int top)
 	}
 	for (size_t i = 0; i < n && i < (size_t)top; i++) {
 		const struct sql_stmt *s = &st[i];
-		const struct hist *h = hist_count(&s->stmt_hist) ? &s->stmt_hist : &s->step_hist;
+		const struct hist *h = report_stmt_lat(s);
 		char tot[16], p50[16], p95[16], p99[16];
 		double d = s->s.step_ns ? 100.0 / s->s.step_ns : 0;
 
@@ -107,7 +112,7 @@ static void print_sqlite(FILE *out, struct target *t, double secs, int top)
 		report_fmt_ns(p95, sizeof(p95), hist_percentile(h, 0.95, 0));
 		report_fmt_ns(p99, sizeof(p99), hist_percentile(h, 0.99, 0));
 		fprintf(out, "  %9s %8" PRIu64 " %8" PRIu64 " %8s %8s %8s  %4.0f %4.0f %4.0f %4.0f %4.0f %4.0f %4.0f  %.100s\n",
-			tot, (uint64_t)s->s.count, (uint64_t)s->s.rows, p50, p95, p99, stmt_cpu_ns(&s->s) * d,
+			tot, (uint64_t)s->s.count, (uint64_t)s->s.rows, p50, p95, p99, report_stmt_cpu_ns(&s->s) * d,
 			s->s.split_ns[SPLIT_READ] * d, s->s.split_ns[SPLIT_WRITE] * d,
 			s->s.split_ns[SPLIT_FSYNC] * d, s->s.split_ns[SPLIT_LOCK] * d,
 			s->s.split_ns[SPLIT_BUSY_SLEEP] * d, s->s.split_ns[SPLIT_OTHER] * d, s->sql);
@@ -171,19 +176,31 @@ static void print_net(FILE *out, const struct target *t, double secs)
 	}
 }
 
+bool report_budget_idle(unsigned cls)
+{
+	return cls == BUD_POLL_IDLE;
+}
+
+double report_cpu_pct(const struct target *t, const uint64_t ns[BUD_MAX], double secs)
+{
+	return secs > 0 && t->bud.ncpus ? 100.0 * ns[BUD_CPU] / 1e9 / secs / t->bud.ncpus : 0;
+}
+
 static void print_budget(FILE *out, const struct target *t, double secs)
 {
 	uint64_t ns[BUD_MAX], total = 0, work = 0;
 	double per = t->net.requests ? 1.0 / t->net.requests : 0;
 
 	target_budget(t, ns);
-	for (int c = 0; c < BUD_MAX; c++)
+	for (int c = 0; c < BUD_MAX; c++) {
 		total += ns[c];
+		if (!report_budget_idle(c))
+			work += ns[c];
+	}
 	if (!total)
 		return;
-	work = total - ns[BUD_POLL_IDLE];
 	fprintf(out, "  time budget (%zu threads, %.2f s of thread time; CPU %.0f%% of %d CPU%s, ",
-		t->bud.nthreads, total / 1e9, secs > 0 && t->bud.ncpus ? 100.0 * ns[BUD_CPU] / 1e9 / secs / t->bud.ncpus : 0,
+		t->bud.nthreads, total / 1e9, report_cpu_pct(t, ns, secs),
 		t->bud.ncpus, t->bud.ncpus == 1 ? "" : "s");
 	if (t->bud.mem_bytes)
 		fprintf(out, "memory %.1f MiB, peak %.1f MiB):\n", t->bud.mem_bytes / 1048576.0,
@@ -198,7 +215,7 @@ static void print_budget(FILE *out, const struct target *t, double secs)
 			continue;
 		report_fmt_ns(tm, sizeof(tm), ns[c]);
 		report_fmt_ns(pr, sizeof(pr), (uint64_t)(ns[c] * per));
-		if (c == BUD_POLL_IDLE)
+		if (report_budget_idle(c))
 			fprintf(out, "  %-12s %9s %6s%s%s  (idle: waiting for work)\n", model_budget_name(c),
 				tm, "-", per ? "  " : "", per ? pr : "");
 		else if (per)
@@ -207,6 +224,49 @@ static void print_budget(FILE *out, const struct target *t, double secs)
 		else
 			fprintf(out, "  %-12s %9s %5.1f%%\n", model_budget_name(c), tm,
 				work ? 100.0 * ns[c] / work : 0);
+	}
+}
+
+/* "django (container cgroup /seedbench/django, runtime cgroup): 4 processes, ..." and the pids,
+ * with their numbers inside the container's PID namespace. */
+static void print_target_head(FILE *out, const struct target *t, double secs)
+{
+	const struct container_meta *c = &t->ctr;
+
+	fprintf(out, "\n%s (%s", t->name, model_target_kind_name(t->kind));
+	if (t->cgroup[0])
+		fprintf(out, " %s", t->cgroup);
+	if (c->runtime) {
+		fprintf(out, ", %s", c->runtime);
+		if (c->id && strcmp(c->id, t->name))
+			fprintf(out, " %.12s", c->id);
+		if (c->image)
+			fprintf(out, ", image %s", c->image);
+		if (c->pod)
+			fprintf(out, ", pod %s/%s", c->pod_namespace ? c->pod_namespace : "", c->pod);
+	}
+	fprintf(out, "): %zu process%s, %" PRIu64 " syscalls (%.0f/s)",
+		t->npids, t->npids == 1 ? "" : "es", t->syscalls, secs > 0 ? t->syscalls / secs : 0.0);
+	if (t->exits)
+		fprintf(out, ", %" PRIu64 " exited", t->exits);
+	if (t->added_ns)
+		fprintf(out, ", started at +%.1fs", t->added_ns / 1e9);
+	if (t->stopped_ns)
+		fprintf(out, ", stopped at +%.1fs", t->stopped_ns / 1e9);
+	fprintf(out, "\n");
+	if (c->runtime && t->npids) {
+		size_t shown = t->npids < 16 ? t->npids : 16;
+
+		fprintf(out, "  pids:");
+		for (size_t i = 0; i < shown; i++) {
+			pid_t ns = t->nspids ? t->nspids[i] : 0;
+
+			fprintf(out, " %d", t->pids[i]);
+			if (ns)
+				fprintf(out, " (%d)", ns);
+		}
+		fprintf(out, "%s  (in parentheses: the pid inside the container)\n",
+			t->npids > shown ? " ..." : "");
 	}
 }
 
@@ -232,14 +292,7 @@ void report_text(FILE *out, struct model *m, const struct report_opts *o)
 		size_t nfiles;
 
 		target_sort_ops(t);
-		fprintf(out, "\n%s (%s", t->name, model_target_kind_name(t->kind));
-		if (t->cgroup[0])
-			fprintf(out, " %s", t->cgroup);
-		fprintf(out, "): %zu process%s, %" PRIu64 " syscalls (%.0f/s)",
-			t->npids, t->npids == 1 ? "" : "es", t->syscalls, secs > 0 ? t->syscalls / secs : 0.0);
-		if (t->exits)
-			fprintf(out, ", %" PRIu64 " exited", t->exits);
-		fprintf(out, "\n");
+		print_target_head(out, t, secs);
 		for (size_t j = 0; j < t->nops; j++)
 			io += t->ops[j].count;
 		if (!io) {
