@@ -37,7 +37,7 @@ UNISTD := $(firstword $(wildcard /usr/include/x86_64-linux-gnu/asm/unistd_64.h /
 DEPS := make gcc clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libcjson-dev pkg-config \
 	libcmocka-dev libsqlite3-dev sqlite3 strace python3 libbpf-tools bpftrace wrk \
 	python3-django python3-fastapi python3-uvicorn gunicorn python3-gunicorn python3-aiosqlite \
-	python3-aiofiles libc6-dev util-linux iproute2 procps
+	python3-aiofiles libc6-dev util-linux iproute2 procps prometheus chromium
 
 .PHONY: all deps check test vmlinux clean bench bench-overhead demo install
 .SECONDARY:
