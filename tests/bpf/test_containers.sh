@@ -171,7 +171,7 @@ ns = dict(zip(t["pids"], t["container_pids"]))
 # sh is pid 1 in its namespace, the workload it forked pid 2
 assert ns.get(int(sys.argv[2])) == 2, ns
 assert 1 in ns.values(), ns' "$tmp/all.json" "$a"
-	check "a container started later is followed" grep -q "container gamma started (cgroup, cgroup /iogaptest-$$/gamma)" "$tmp/all.err"
+	check "a container started later is followed" grep -q "container gamma started (runtime cgroup, cgroup /iogaptest-$$/gamma)" "$tmp/all.err"
 	check "a stopped container is reported, its figures kept" $PY -c '
 import json, sys
 t = [t for t in json.load(open(sys.argv[1]))["targets"] if t["name"] == "beta"][0]

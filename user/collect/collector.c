@@ -437,7 +437,7 @@ out:
 
 static void announce(struct collector *c, const char *what, const struct target *t)
 {
-	fprintf(stderr, "iogap: +%.1fs container %s %s (%s, cgroup %s)\n",
+	fprintf(stderr, "iogap: +%.1fs container %s %s (runtime %s, cgroup %s)\n",
 		(collector_now_ns() - c->model.start_ns) / 1e9, t->name, what,
 		t->ctr.runtime ? t->ctr.runtime : "cgroup", t->cgroup);
 }
@@ -905,6 +905,8 @@ bool collector_alive(struct collector *c)
 {
 	if (c->has_cmd)
 		return !command_poll(&c->cmd);
+	if (c->watch || c->host_slot >= 0)
+		return true;       /* containers may start at any time */
 	for (size_t i = 0; i < c->model.ntargets; i++) {
 		struct target *t = &c->model.targets[i];
 
