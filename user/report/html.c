@@ -55,7 +55,7 @@ struct view {
 	uint64_t budget[BUD_MAX];
 };
 
-static void esc(FILE *out, const char *s)
+void report_html_escape(FILE *out, const char *s)
 {
 	for (; s && *s; s++)
 		switch (*s) {
@@ -215,7 +215,7 @@ static void svg_open(FILE *out, const char *id, int h, const char *title)
 	fprintf(out, "<svg id=\"%s\" class=\"chart\" viewBox=\"0 0 %d %d\" role=\"img\" "
 		"aria-labelledby=\"%s-t\"><title id=\"%s-t\">",
 		id, CHART_W, h, id, id);
-	esc(out, title);
+	report_html_escape(out, title);
 	fputs("</title>\n", out);
 }
 
@@ -267,7 +267,7 @@ static void svg_series(FILE *out, const struct series *s, const struct axis *x, 
 	char bx[32], by[32];
 
 	fprintf(out, "<g class=\"series\"><title>");
-	esc(out, s->v->t->name);
+	report_html_escape(out, s->v->t->name);
 	fprintf(out, "</title><path fill=\"none\" stroke=\"%s\" stroke-width=\"2.2\" "
 		"stroke-linejoin=\"round\" d=\"", s->v->color);
 	for (size_t i = 0; i < s->n; i++) {
@@ -287,7 +287,7 @@ static void svg_series(FILE *out, const struct series *s, const struct axis *x, 
 		fmt_value(by, sizeof(by), s->y[i], y->unit);
 		fprintf(out, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"%s\"><title>", axis_pos(x, s->x[i], x0, x1),
 			axis_pos(y, s->y[i], y0, y1), s->v->color);
-		esc(out, s->v->t->name);
+		report_html_escape(out, s->v->t->name);
 		fprintf(out, " at %s: %s</title></circle>\n", bx, by);
 	}
 	fputs("</g>\n", out);
@@ -298,7 +298,7 @@ static void legend(FILE *out, const struct series *s, size_t n)
 	fputs("<ul class=\"legend\">", out);
 	for (size_t i = 0; i < n; i++) {
 		fprintf(out, "<li><i class=\"sw\" style=\"background-color:%s\"></i>", s[i].v->color);
-		esc(out, s[i].v->t->name);
+		report_html_escape(out, s[i].v->t->name);
 		fputs("</li>", out);
 	}
 	fputs("</ul>\n", out);
@@ -553,7 +553,7 @@ static void chart_budget(FILE *out, const char *id, const char *caption, const s
 			continue;
 		n++;
 		fprintf(out, "<g class=\"budget\"><text class=\"name\" x=\"%.1f\" y=\"%.1f\">", x0, y - 5);
-		esc(out, v[i].t->name);
+		report_html_escape(out, v[i].t->name);
 		fputs("</text>\n", out);
 		for (int c = 0; c < BUD_MAX; c++) {
 			bool is_idle = report_budget_idle(c);
@@ -607,7 +607,7 @@ static void table_budget(FILE *out, const struct view *v, size_t nv)
 	fputs("<div class=\"scroll\"><table><thead><tr><th class=\"l\">class</th>", out);
 	for (size_t i = 0; i < nv; i++) {
 		fprintf(out, "<th><i class=\"sw\" style=\"background-color:%s\"></i>", v[i].color);
-		esc(out, v[i].t->name);
+		report_html_escape(out, v[i].t->name);
 		fprintf(out, "<br><span class=\"unit\">%s</span></th>",
 			v[i].t->net.requests ? "per request" : "thread time");
 	}
@@ -660,11 +660,11 @@ static void table_summary(FILE *out, const struct model *m, const struct view *v
 		const struct target *t = v[i].t;
 
 		fprintf(out, "<tr><td class=\"l\"><i class=\"sw\" style=\"background-color:%s\"></i>", v[i].color);
-		esc(out, t->name);
+		report_html_escape(out, t->name);
 		fprintf(out, "<br><span class=\"unit\">%s", model_target_kind_name(t->kind));
 		if (t->cgroup && t->cgroup[0]) {
 			fputc(' ', out);
-			esc(out, t->cgroup);
+			report_html_escape(out, t->cgroup);
 		}
 		fprintf(out, "</span></td><td>%" PRIu64 "</td><td>%.1f</td><td class=\"l\">%s</td>", t->net.requests,
 			secs > 0 ? t->net.requests / secs : 0.0, lat_source_names[v[i].src]);
@@ -718,7 +718,7 @@ static void top_tables(FILE *out, const struct view *v, size_t nv, const struct 
 		if (!tt->n[i])
 			continue;
 		fprintf(out, "<h3><i class=\"sw\" style=\"background-color:%s\"></i>", v[i].color);
-		esc(out, v[i].t->name);
+		report_html_escape(out, v[i].t->name);
 		fprintf(out, "</h3>\n<div class=\"scroll\"><table class=\"rows\"><thead><tr><th class=\"l\" "
 			"colspan=\"2\">%s</th>%s</tr></thead><tbody>\n", tt->bar, tt->head);
 		for (size_t j = 0; j < tt->n[i] && j < TOP_ROWS; j++) {
@@ -752,7 +752,7 @@ static void stmt_row(FILE *out, const struct view *v, size_t i, size_t j, const 
 	for (int k = 0; k < SPLIT_MAX; k++)
 		fprintf(out, "<td>%.0f%%</td>", s->s.split_ns[k] * d);
 	fputs("<td class=\"sql\"><code>", out);
-	esc(out, s->sql ? s->sql : "");
+	report_html_escape(out, s->sql ? s->sql : "");
 	fputs("</code></td>", out);
 }
 
@@ -815,9 +815,9 @@ static void route_row(FILE *out, const struct view *v, size_t i, size_t j, const
 	td_bar(out, rr->max_ns ? (double)row->total_ns / rr->max_ns : 0, v->color);
 	td_ns(out, row->total_ns);
 	fprintf(out, "<td class=\"l\">%s</td><td class=\"l\"><code>", r->side ? "client" : "server");
-	esc(out, r->method);
+	report_html_escape(out, r->method);
 	fputc(' ', out);
-	esc(out, r->route);
+	report_html_escape(out, r->route);
 	fprintf(out, "</code></td><td>%" PRIu64 "</td><td>%.1f</td>", r->count,
 		rr->secs > 0 ? r->count / rr->secs : 0.0);
 	for (int c = 0; c < 4; c++)
@@ -873,11 +873,11 @@ static void meta_value(FILE *out, const cJSON *e)
 	char *s;
 
 	if (cJSON_IsString(e)) {
-		esc(out, e->valuestring);
+		report_html_escape(out, e->valuestring);
 	} else if (cJSON_IsNumber(e)) {
 		fprintf(out, "%.15g", e->valuedouble);
 	} else if ((s = cJSON_PrintUnformatted(e))) {
-		esc(out, s);
+		report_html_escape(out, s);
 		free(s);
 	}
 }
@@ -889,26 +889,26 @@ static void header(FILE *out, const struct report_html_input *in, const char *ti
 	uint64_t lost = model_drops(m);
 
 	fputs("<header>\n<h1>", out);
-	esc(out, title);
+	report_html_escape(out, title);
 	fprintf(out, "</h1>\n<dl class=\"meta\"><dt>measured by</dt><dd>iogap %s</dd>"
 		"<dt>duration</dt><dd>%.1f s in %zu interval%s</dd><dt>targets</dt><dd>", IOGAP_VERSION,
 		m->duration_ns / 1e9, in->nintervals, in->nintervals == 1 ? "" : "s");
 	for (size_t i = 0; i < m->ntargets; i++) {
 		fputs(i ? ", " : "", out);
-		esc(out, m->targets[i].name);
+		report_html_escape(out, m->targets[i].name);
 	}
 	fputs("</dd>\n", out);
 	if (cJSON_IsObject(meta)) {
 		for (const cJSON *e = meta->child; e; e = e->next) {
 			fputs("<dt>", out);
-			esc(out, e->string);
+			report_html_escape(out, e->string);
 			fputs("</dt><dd>", out);
 			meta_value(out, e);
 			fputs("</dd>\n", out);
 		}
 	} else if (in->meta_json) {
 		fputs("<dt>run</dt><dd>", out);
-		esc(out, in->meta_json);
+		report_html_escape(out, in->meta_json);
 		fputs("</dd>\n", out);
 	}
 	fputs("</dl>\n", out);
@@ -1004,7 +1004,7 @@ int report_html(FILE *out, const struct report_html_input *in)
 	      "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
 	      "style-src 'unsafe-inline'; img-src data:\">\n"
 	      "<meta name=\"generator\" content=\"iogap " IOGAP_VERSION "\">\n<title>", out);
-	esc(out, title);
+	report_html_escape(out, title);
 	fprintf(out, "</title>\n<style>\n%s</style>\n</head>\n<body>\n<main>\n", page_css);
 	header(out, in, title);
 	fputs("<section id=\"summary\"><h2>Summary</h2>\n", out);

@@ -39,6 +39,8 @@ struct report_html_input {
 
 /* One self-contained HTML page (inline CSS and SVG charts, nothing fetched): 0, or -errno. */
 int report_html(FILE *out, const struct report_html_input *in);
+/* s with &, <, >, " and ' as HTML character references. */
+void report_html_escape(FILE *out, const char *s);
 /* The Prometheus text exposition format 0.0.4 of m's cumulative figures. */
 void report_prometheus(FILE *out, const struct model *m);
 
