@@ -10,6 +10,9 @@ static const struct {
 	{ "trace", cmd_trace },
 	{ "top", cmd_top },
 	{ "ps", cmd_ps },
+	{ "record", cmd_record },
+	{ "report", cmd_report },
+	{ "explain", cmd_explain },
 };
 
 int main(int argc, char **argv)

@@ -237,7 +237,7 @@ static void print_target_head(FILE *out, const struct target *t, double secs)
 	if (t->cgroup[0])
 		fprintf(out, " %s", t->cgroup);
 	if (c->runtime) {
-		fprintf(out, ", %s", c->runtime);
+		fprintf(out, ", runtime %s", c->runtime);
 		if (c->id && strcmp(c->id, t->name))
 			fprintf(out, " %.12s", c->id);
 		if (c->image)
