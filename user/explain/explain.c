@@ -150,7 +150,9 @@ static void side_fill(struct explain_ctx *c, int i, const char *label)
 	s->error_rate = explain_div(s->status[2] + s->status[3] + s->other, s->requests);
 	s->conns = tcp->accepted + tcp->connected;
 	s->conn_errors = tcp->resets_sent + tcp->resets_received + tcp->refused;
-	s->conn_error_rate = explain_div(s->conn_errors, s->conns);
+	/* per exchange: a kept-alive connection carries many requests, and a load generator that
+	 * stops resets the few it had open */
+	s->conn_error_rate = explain_div(s->conn_errors, s->conns > s->requests ? s->conns : s->requests);
 	n = hist_count(&c->lat[i]);
 	s->mean_ns = n ? hist_sum_estimate(&c->lat[i]) / n : 0;
 	s->p50_ns = hist_percentile(&c->lat[i], 0.50, 0);

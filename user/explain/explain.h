@@ -34,6 +34,11 @@
 #define EXPLAIN_MIN_REQUESTS 1000     /* fewer: the p99 is a handful of requests */
 #define EXPLAIN_MIX_POINTS 0.10       /* a route's share of the requests may differ this much */
 #define EXPLAIN_ACCEPT_RATIO 2.0      /* connections accepted per second may differ this much */
+/* Successful requests per second differing by more than this decide which side is slower (a
+ * benchmark's closed-loop load: the same clients get fewer answers from the slower server),
+ * whatever the servers' own latencies, which miss the time a request waits inside the server
+ * before its first read (a worker pool's queue, the socket buffer). */
+#define EXPLAIN_THROUGHPUT_RATIO 1.10
 #define EXPLAIN_RATIO 2.0             /* statements and routes differing more are findings */
 #define EXPLAIN_CPU_SATURATED 90.0    /* cpu_pct from which a side's CPUs count as saturated */
 
@@ -96,11 +101,13 @@ struct explain_result {
 	char *valid_note;             /* when there is no warning: what was checked */
 	bool per_request;             /* false: both sides compared per second */
 	int slower;                   /* 0 or 1: the side the deltas are measured from */
+	bool by_throughput;           /* slower: the side with fewer 2xx per second (per request) */
 	struct explain_row rows[EXR_MAX];
 	struct explain_cause *causes; /* positive deltas above the noise floor, by share */
 	size_t ncauses;
 	double gap_ns;                /* per request: the mean latency gap (plus the accept-queue
-	                               * wait per request); per second: the sum of positive deltas */
+	                               * wait per request); by throughput or per second: the sum of
+	                               * positive deltas */
 	double positive_ns;           /* sum of the positive deltas */
 	double listed_ns;             /* sum of the listed causes' deltas */
 	double noise_ns;              /* the noise floor, ns per unit */

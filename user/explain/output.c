@@ -78,7 +78,7 @@ static size_t headline(const struct explain_result *r, struct headline_row *rows
 static char *causes_title(const struct explain_result *r)
 {
 	const char *s = r->side[r->slower].label, *q = r->side[!r->slower].label;
-	bool slower = r->per_request && r->gap_ns > 0;
+	bool slower = r->per_request && (r->gap_ns > 0 || r->by_throughput);
 
 	return explain_strf(NULL, "%s %s %s: thread time %s by class, all threads' time over the %s "
 			    "(A = %s, B = %s; DELTA = %s minus %s)", slower ? "why" : "where", s,
@@ -107,6 +107,17 @@ static char *coverage_sentence(const struct explain_result *r)
 	if (!r->ncauses)
 		return explain_strf(NULL, "no class differs by more than the noise floor: the two sides "
 				    "spend their time alike");
+	if (r->by_throughput) {
+		report_fmt_ns(ms, sizeof(ms), s->mean_ns);
+		report_fmt_ns(mq, sizeof(mq), q->mean_ns);
+		return explain_strf(NULL, "%s answered %.1f successful requests per second, %s %.1f "
+				    "(%.2fx): under the same load %s is the slower side, although its "
+				    "server-side mean latency is %s against %s (that latency starts at the "
+				    "request's first read and misses the wait before it); the ranked classes "
+				    "are the %s per request by which %s's threads spend more", s->label,
+				    s->ok_rps, q->label, q->ok_rps, q->ok_rps / s->ok_rps, s->label, ms,
+				    mq, gap, s->label);
+	}
 	if (r->per_request && r->gap_ns <= 0) {
 		report_fmt_ns(ms, sizeof(ms), s->mean_ns);
 		report_fmt_ns(mq, sizeof(mq), q->mean_ns);

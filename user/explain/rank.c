@@ -378,11 +378,17 @@ static int cmp_cause(const void *a, const void *b)
 	return strcmp(x->cls, y->cls);
 }
 
-/* Per request the slower side has the higher mean latency; per second, more work time. */
-static int slower_side(const struct explain_result *r)
+/* Per request the slower side answers fewer requests per second under the same load, or, when
+ * they answer alike, has the higher mean latency; per second, more work time. */
+static int slower_side(struct explain_result *r)
 {
 	const struct explain_side *a = &r->side[0], *b = &r->side[1];
 
+	if (r->per_request && a->ok_rps > 0 && b->ok_rps > 0 &&
+	    fmax(a->ok_rps, b->ok_rps) / fmin(a->ok_rps, b->ok_rps) > EXPLAIN_THROUGHPUT_RATIO) {
+		r->by_throughput = true;
+		return a->ok_rps < b->ok_rps ? 0 : 1;
+	}
 	if (r->per_request)
 		return a->mean_ns > b->mean_ns ? 0 : 1;
 	return work_per_unit(a) > work_per_unit(b) ? 0 : 1;
@@ -430,7 +436,7 @@ void explain_rank(struct explain_ctx *c)
 		r->listed_ns += row->delta;
 	}
 	qsort(r->causes, r->ncauses, sizeof(*r->causes), cmp_cause);
-	if (r->per_request)
+	if (r->per_request && !r->by_throughput)
 		r->gap_ns = (double)s->mean_ns - (double)q->mean_ns +
 			    s->per_unit[EXR_ACCEPT_QUEUE] - q->per_unit[EXR_ACCEPT_QUEUE];
 	else

@@ -56,11 +56,12 @@ static void warn_conn_errors(struct explain_ctx *c)
 	r->valid = false;
 	explain_addf(r, &r->warnings, &r->nwarnings,
 		     "%s's connections failed: %" PRIu64 " resets or refusals for %" PRIu64 " connections "
-		     "(%.1f%%: resets sent %" PRIu64 ", received %" PRIu64 ", refused connects %" PRIu64
-		     "), %s %" PRIu64 " for %" PRIu64 " (%.1f%%): failed connections are failures the "
-		     "HTTP status counts do not show", x->label, x->conn_errors, x->conns,
-		     100 * x->conn_error_rate, (uint64_t)tx->resets_sent, (uint64_t)tx->resets_received,
-		     (uint64_t)tx->refused, y->label, y->conn_errors, y->conns, 100 * y->conn_error_rate);
+		     "and %" PRIu64 " requests (%.1f%%: resets sent %" PRIu64 ", received %" PRIu64
+		     ", refused connects %" PRIu64 "), %s %" PRIu64 " for %" PRIu64 " and %" PRIu64
+		     " (%.1f%%): failed connections are failures the HTTP status counts do not show",
+		     x->label, x->conn_errors, x->conns, x->requests, 100 * x->conn_error_rate,
+		     (uint64_t)tx->resets_sent, (uint64_t)tx->resets_received, (uint64_t)tx->refused,
+		     y->label, y->conn_errors, y->conns, y->requests, 100 * y->conn_error_rate);
 }
 
 static void warn_accept_rate(struct explain_ctx *c)
