@@ -34,12 +34,12 @@ SYSNAMES := $(OUTPUT)/gen/syscall_names.h
 UNISTD := $(firstword $(wildcard /usr/include/x86_64-linux-gnu/asm/unistd_64.h /usr/include/asm/unistd_64.h))
 
 # Debian packages the build, the tests and the demo need.
-DEPS := make gcc clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libcjson-dev pkg-config \
+DEPS := make gcc clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libcjson-dev pkg-config libclang-rt-14-dev \
 	libcmocka-dev libsqlite3-dev sqlite3 strace python3 libbpf-tools bpftrace wrk \
 	python3-django python3-fastapi python3-uvicorn gunicorn python3-gunicorn python3-aiosqlite \
 	python3-aiofiles libc6-dev util-linux iproute2 procps prometheus chromium
 
-.PHONY: all deps check test vmlinux clean bench bench-overhead demo install
+.PHONY: all deps check test vmlinux clean bench bench-overhead demo install fuzz
 .SECONDARY:
 all: $(OUTPUT)/iogap tests-build
 
@@ -139,6 +139,44 @@ install: $(OUTPUT)/iogap
 	install -m 0755 $(OUTPUT)/iogap /usr/local/sbin/iogap
 
 clean:
+# Fuzz targets (libFuzzer): make fuzz [FUZZ_SECONDS=60]. The model sources are compiled again
+# with the sanitizers into .output/fuzz; each target runs on a copy of its seed corpus there.
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS := recording sql http
+FUZZ_CFLAGS := -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all \
+	-Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers -std=gnu11 -MMD -MP
+FUZZ_LIB_SRCS := user/model/hist.c user/model/model.c user/model/sql.c user/model/http.c \
+	user/model/serialize.c user/model/recording.c
+FUZZ_LIB_OBJS := $(patsubst %.c,$(OUTPUT)/fuzz/%.o,$(FUZZ_LIB_SRCS))
+FUZZ_LDLIBS := $(shell pkg-config --libs zlib libcjson 2>/dev/null || echo -lz -lcjson) -lm
+
+$(OUTPUT)/fuzz/user/%.o: user/%.c $(SYSNAMES)
+	$(call msg,FUZZ-CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link $(INCLUDES) -c $< -o $@
+
+$(OUTPUT)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_LIB_OBJS)
+	$(call msg,FUZZ-LD,$@)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer $(INCLUDES) $< $(FUZZ_LIB_OBJS) $(FUZZ_LDLIBS) -o $@
+
+fuzz: $(patsubst %,$(OUTPUT)/fuzz/fuzz_%,$(FUZZ_TARGETS))
+	$(Q)failed=; for t in $(FUZZ_TARGETS); do \
+		dir=$(OUTPUT)/fuzz/corpus-$$t art=$(OUTPUT)/fuzz/crash-$$t; \
+		rm -rf $$dir $$art && mkdir -p $$dir $$art && cp tests/fuzz/corpus/$$t/* $$dir/; \
+		printf '  %-8s %s\n' FUZZ "$$t for $(FUZZ_SECONDS) s"; \
+		if $(OUTPUT)/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -timeout=25 -print_final_stats=1 \
+			-artifact_prefix=$$art/ $$dir >$(OUTPUT)/fuzz/$$t.log 2>&1; then \
+			awk '/^stat::number_of_executed_units/ { n = $$2 } /^Done/ { t = $$0 } \
+				END { printf "           %s executions (%s)\n", n, t }' $(OUTPUT)/fuzz/$$t.log; \
+		else \
+			grep -A30 -E '^==[0-9]+==|runtime error|^SUMMARY' $(OUTPUT)/fuzz/$$t.log | head -60; \
+			echo "iogap: fuzz_$$t found a failure: input in $$art/, log $(OUTPUT)/fuzz/$$t.log" >&2; \
+			failed="$$failed $$t"; \
+		fi; \
+	done; \
+	if [ -n "$$failed" ]; then echo "iogap: fuzzing failed:$$failed" >&2; exit 1; fi
+
 	rm -rf $(OUTPUT)
 
 -include $(wildcard $(OUTPUT)/bpf/*.d $(OUTPUT)/user/*/*.d $(OUTPUT)/tools/*/*.d $(OUTPUT)/tests/*.d)
+-include $(wildcard $(OUTPUT)/fuzz/*.d $(OUTPUT)/fuzz/user/*/*.d)
