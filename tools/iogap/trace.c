@@ -136,6 +136,7 @@ static int record_interval(struct rec_writer *w, const char *path, struct model 
 		fprintf(stderr, "iogap: cannot record an interval: %s\n", strerror(-err));
 		return err;
 	}
+	model_prune_idle(&delta);
 	ev = interval_events(cur, prev);
 	err = recording_append(w, cur->duration_ns, &delta, ev);
 	if (err)

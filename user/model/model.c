@@ -994,3 +994,50 @@ int model_add(struct model *dst, const struct model *delta)
 	}
 	return 0;
 }
+
+static bool words_zero(const void *p, size_t size)
+{
+	const uint64_t *w = p;
+
+	for (size_t i = 0; i < size / sizeof(*w); i++)
+		if (w[i])
+			return false;
+	return true;
+}
+
+/* Keeps the entries for which keep() is true, in order; frees what the others own. */
+#define PRUNE(arr, n, keep, drop) do {                          \
+		size_t k_ = 0;                                          \
+		for (size_t i_ = 0; i_ < (n); i_++) {                   \
+			if (keep(&(arr)[i_]))                           \
+				(arr)[k_++] = (arr)[i_];                \
+			else                                            \
+				drop(&(arr)[i_]);                       \
+		}                                                       \
+		(n) = k_;                                               \
+	} while (0)
+
+static bool op_kept(const struct op_stats *o) { return o->count || o->errors; }
+static bool file_kept(const struct file_stat *f) { return f->count || f->total_ns || f->bytes; }
+static bool stmt_kept(const struct sql_stmt *s) { return !words_zero(&s->s, sizeof(s->s)); }
+static bool fsync_kept(const struct sq_fsync_stat *f) { return f->count || f->total_ns; }
+static bool route_kept(const struct http_route *r) { return r->count || r->other; }
+static bool thread_kept(const struct thread_stat *t) { return !words_zero(t->ns, sizeof(t->ns)) || t->exited; }
+static void drop_none(const void *p) { (void)p; }
+static void drop_file(struct file_stat *f) { free(f->path); }
+static void drop_stmt(struct sql_stmt *s) { free(s->sql); }
+static void drop_route(struct http_route *r) { free(r->route); }
+
+void model_prune_idle(struct model *m)
+{
+	for (size_t i = 0; i < m->ntargets; i++) {
+		struct target *t = &m->targets[i];
+
+		PRUNE(t->ops, t->nops, op_kept, drop_none);
+		PRUNE(t->files, t->nfiles, file_kept, drop_file);
+		PRUNE(t->sq.stmts, t->sq.nstmts, stmt_kept, drop_stmt);
+		PRUNE(t->sq.fsyncs, t->sq.nfsyncs, fsync_kept, drop_none);
+		PRUNE(t->net.routes, t->net.nroutes, route_kept, drop_route);
+		PRUNE(t->bud.threads, t->bud.nthreads, thread_kept, drop_none);
+	}
+}

@@ -200,6 +200,9 @@ int model_delta(struct model *dst, const struct model *cur, const struct model *
 int model_add(struct model *dst, const struct model *delta);
 /* Zeroes the measured figures of every target, keeping names, paths and pids. */
 void model_clear_figures(struct model *m);
+/* Drops the entries of an interval's delta in which nothing happened (files, statements,
+ * routes, threads, operations with zero figures), so a recording's chunks stay small. */
+void model_prune_idle(struct model *m);
 void model_free(struct model *m);
 
 #endif
