@@ -69,6 +69,8 @@ static void end_command(struct collector *c, int sig)
 
 enum run_mode { RUN_TRACE, RUN_TOP, RUN_RECORD };
 
+#define REC_INTERVAL_FILES 32     /* files per target in each interval of a recording */
+
 /* How iogap was run, for the recording's header. */
 static cJSON *record_options(const struct iogap_opts *o)
 {
@@ -137,6 +139,7 @@ static int record_interval(struct rec_writer *w, const char *path, struct model 
 		return err;
 	}
 	model_prune_idle(&delta);
+	model_keep_top_files(&delta, REC_INTERVAL_FILES);   /* the trailer has them all */
 	ev = interval_events(cur, prev);
 	err = recording_append(w, cur->duration_ns, &delta, ev);
 	if (err)

@@ -1041,3 +1041,25 @@ void model_prune_idle(struct model *m)
 		PRUNE(t->bud.threads, t->bud.nthreads, thread_kept, drop_none);
 	}
 }
+
+static int cmp_file_time(const void *a, const void *b)
+{
+	const struct file_stat *x = a, *y = b;
+
+	return x->total_ns != y->total_ns ? (x->total_ns < y->total_ns ? 1 : -1) :
+	       x->count != y->count ? (x->count < y->count ? 1 : -1) : 0;
+}
+
+void model_keep_top_files(struct model *m, size_t n)
+{
+	for (size_t i = 0; i < m->ntargets; i++) {
+		struct target *t = &m->targets[i];
+
+		if (t->nfiles <= n)
+			continue;
+		qsort(t->files, t->nfiles, sizeof(*t->files), cmp_file_time);
+		for (size_t j = n; j < t->nfiles; j++)
+			free(t->files[j].path);
+		t->nfiles = n;
+	}
+}

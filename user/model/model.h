@@ -203,6 +203,9 @@ void model_clear_figures(struct model *m);
 /* Drops the entries of an interval's delta in which nothing happened (files, statements,
  * routes, threads, operations with zero figures), so a recording's chunks stay small. */
 void model_prune_idle(struct model *m);
+/* Keeps each target's n files with the most time (a service that makes a file per request
+ * would otherwise repeat thousands of paths in every interval). */
+void model_keep_top_files(struct model *m, size_t n);
 void model_free(struct model *m);
 
 #endif

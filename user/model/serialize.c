@@ -182,15 +182,33 @@ static cJSON *u64_array_json(const uint64_t *v, size_t n)
 	return done(a, ok);
 }
 
-/* [[index, value], ...] of the non-zero values */
+/* The non-zero values as runs [[start, v, v, ...], ...]: a run goes on over gaps of up to
+ * SPARSE_GAP zeros, which it writes (a histogram's buckets come in clusters; [index, value]
+ * pairs repeated every index). A run of one value is the pair [index, value]. */
+#define SPARSE_GAP 2
+
 static cJSON *sparse_json(const uint64_t *v, size_t n)
 {
 	cJSON *a = cJSON_CreateArray();
 	bool ok = a != NULL;
 
-	for (size_t i = 0; ok && i < n; i++)
-		if (v[i])
-			ok = push(a, pair_json((double)i, serialize_u64(v[i])));
+	for (size_t i = 0; ok && i < n; i++) {
+		size_t end = i, j;
+		cJSON *run;
+
+		if (!v[i])
+			continue;
+		/* the run ends at the last value before more than SPARSE_GAP zeros */
+		for (j = i + 1; j < n && j <= end + SPARSE_GAP + 1; j++)
+			if (v[j])
+				end = j;
+		run = cJSON_CreateArray();
+		ok = run && push(run, cJSON_CreateNumber((double)i));
+		for (j = i; ok && j <= end; j++)
+			ok = push(run, serialize_u64(v[j]));
+		ok = ok ? push(a, run) : (cJSON_Delete(run), false);
+		i = end;
+	}
 	return done(a, ok);
 }
 
@@ -535,15 +553,20 @@ static int pair_get(const cJSON *p, long long lo, long long hi, long long *a, co
 
 static int sparse_get(const cJSON *o, const char *key, uint64_t *v, size_t n)
 {
-	const cJSON *a, *e, *val;
+	const cJSON *a, *run, *e;
 	long long i;
 
 	memset(v, 0, n * sizeof(*v));
 	if (member(o, key, cJSON_Array, &a))
 		return -EINVAL;
-	cJSON_ArrayForEach(e, a)
-		if (pair_get(e, 0, (long long)n - 1, &i, &val) || deserialize_u64(val, &v[i]))
+	cJSON_ArrayForEach(run, a) {
+		if (!cJSON_IsArray(run) || cJSON_GetArraySize(run) < 2 ||
+		    int_get(run->child, 0, (long long)n - 1, &i))
 			return -EINVAL;
+		for (e = run->child->next; e; e = e->next, i++)
+			if (i >= (long long)n || deserialize_u64(e, &v[i]))
+				return -EINVAL;
+	}
 	return 0;
 }
 

@@ -4,7 +4,8 @@
  *
  * uint64 values below 10^15 are JSON numbers, larger ones decimal strings (a JSON number is a
  * double, and cJSON prints 15 digits); the reader takes either (numbers up to 2^53).
- * Histograms and the per-syscall arrays are sparse, [[index, count], ...]; the budget,
+ * Histograms and the per-syscall arrays are sparse runs, [[start, count, count, ...], ...]
+ * (a run of one is [index, count]; a run goes on over up to 2 zero buckets); the budget,
  * result-code and split arrays are objects by class name, non-zero entries only; ops, fd
  * kinds and target kinds are written by name.
  * Compatibility: a key this build does not know is ignored, a missing number is 0, and what a
