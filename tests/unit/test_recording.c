@@ -867,6 +867,73 @@ static void test_no_trailer(void **s)
 	sample_free(&smp);
 }
 
+/* 1000 intervals: at most REC_KEEP_INTERVALS kept, each a merge of recorded neighbours, every
+ * recorded one in exactly one, and the totals (trailer, or the sum without it) exact. */
+static void test_long_recording_bounded(void **s)
+{
+	enum { N = 1000 };
+	struct model base, snap = { 0 }, prev = { 0 }, d;
+	struct rec_writer w;
+	struct rec_header_info info = { .interval_ns = 1000000000ULL };
+	struct recording r;
+	char *path = path_in_dir("long.rec");
+	uint64_t end_intervals = 0;
+	size_t len, spans = 0;
+	uint8_t *buf;
+
+	(void)s;
+	fill_snapshot(&base, 1);
+	assert_int_equal(recording_create(&w, path, &info, &base), 0);
+	for (int k = 1; k <= N; k++) {
+		/* snapshot k: the base with cumulative figures that grow with k (no wrap past 2^64) */
+		model_free(&snap);
+		assert_int_equal(model_copy(&snap, &base), 0);
+		snap.duration_ns = (uint64_t)k * 1000000000ULL;
+		snap.counters[0] = (uint64_t)k;
+		for (size_t i = 0; i < snap.ntargets; i++) {
+			struct target *t = &snap.targets[i];
+
+			t->syscalls = base.targets[i].syscalls + (uint64_t)k * 1000;
+			t->ops[0].count = base.targets[i].ops[0].count + (uint64_t)k;
+			t->ops[0].hist.b[100] = base.targets[i].ops[0].hist.b[100] + (uint64_t)k;
+			if (t->net.nroutes)
+				t->net.routes[0].count = base.targets[i].net.routes[0].count + (uint64_t)k * 3;
+		}
+		assert_int_equal(model_delta(&d, &snap, k > 1 ? &prev : NULL), 0);
+		assert_int_equal(recording_append(&w, (uint64_t)k * 1000000000ULL, &d, NULL), 0);
+		model_free(&d);
+		model_free(&prev);
+		assert_int_equal(model_copy(&prev, &snap), 0);
+	}
+	end_intervals = w.size;
+	assert_int_equal(recording_finish(&w, &snap), 0);
+	assert_int_equal(recording_read(path, &r), 0);
+	assert_true(r.nintervals <= REC_KEEP_INTERVALS && r.nintervals >= REC_KEEP_INTERVALS / 2);
+	assert_int_equal(r.recorded_intervals, N);
+	for (size_t i = 0; i < r.nintervals; i++) {
+		spans += r.intervals[i].span;
+		assert_true(r.intervals[i].span <= r.span);
+		assert_true(!i || r.intervals[i].t_ns > r.intervals[i - 1].t_ns);
+	}
+	assert_int_equal(spans, N);
+	assert_int_equal(r.intervals[r.nintervals - 1].t_ns, (uint64_t)N * 1000000000ULL);
+	assert_same_text(&r.total, &snap);
+	recording_free(&r);
+	/* cut before the trailer: the total is the sum of every recorded interval */
+	buf = slurp(path, &len);
+	assert_int_equal(recording_read_mem(buf, end_intervals, &r), 0);
+	assert_false(r.complete);
+	assert_int_equal(r.recorded_intervals, N);
+	assert_same_text(&r.total, &snap);
+	recording_free(&r);
+	free(buf);
+	unlink(path);
+	free(path);
+	model_free(&base);
+	model_free(&snap);
+	model_free(&prev);
+}
+
 static void test_corrupt_payload_skipped(void **s)
 {
 	struct sample smp;
@@ -1273,6 +1340,7 @@ int main(void)
 		cmocka_unit_test(test_record_and_read),
 		cmocka_unit_test(test_truncated_at_every_byte),
 		cmocka_unit_test(test_no_trailer),
+		cmocka_unit_test(test_long_recording_bounded),
 		cmocka_unit_test(test_corrupt_payload_skipped),
 		cmocka_unit_test(test_corrupt_header_resync),
 		cmocka_unit_test(test_newer_format_refused),

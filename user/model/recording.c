@@ -422,11 +422,46 @@ static size_t json_footprint(const cJSON *j)
 	return n;
 }
 
+/* Folds interval src into dst (dst later in time takes src's end): src is freed. */
+static int interval_merge(struct rec_interval *dst, struct rec_interval *src)
+{
+	int err = model_add(&dst->delta, &src->delta);
+
+	while (!err && src->events && cJSON_GetArraySize(src->events))
+		cJSON_AddItemToArray(dst->events, cJSON_DetachItemFromArray(src->events, 0));
+	dst->t_ns = src->t_ns > dst->t_ns ? src->t_ns : dst->t_ns;
+	dst->span += src->span;
+	model_free(&src->delta);
+	cJSON_Delete(src->events);
+	return err;
+}
+
+/* At REC_KEEP_INTERVALS kept intervals, neighbours are merged: half as many, twice as long. */
+static int intervals_halve(struct recording *r)
+{
+	size_t k = 0;
+	int err = 0;
+
+	for (size_t i = 0; i < r->nintervals; i += 2, k++) {
+		if (i + 1 < r->nintervals && !err)
+			err = interval_merge(&r->intervals[i], &r->intervals[i + 1]);
+		else if (i + 1 < r->nintervals) {
+			model_free(&r->intervals[i + 1].delta);
+			cJSON_Delete(r->intervals[i + 1].events);
+		}
+		if (k != i)
+			r->intervals[k] = r->intervals[i];
+	}
+	r->nintervals = k;
+	r->span *= 2;
+	return err;
+}
+
 static int read_interval(struct recording *r, cJSON *j, size_t *budget)
 {
 	const cJSON *t = cJSON_GetObjectItemCaseSensitive(j, "t_ns");
 	cJSON *events = cJSON_DetachItemFromObjectCaseSensitive(j, "events");
-	struct rec_interval *iv, *arr;
+	struct rec_interval iv = { .span = 1 }, *arr, *last;
 	size_t kept;
 	int err;
 
@@ -442,28 +477,43 @@ static int read_interval(struct recording *r, cJSON *j, size_t *budget)
 		return -E2BIG;
 	}
 	*budget -= kept;
-	if (!(r->nintervals & (r->nintervals - 1))) {   /* 0, 1, 2, 4, ...: double the room */
-		arr = realloc(r->intervals, (r->nintervals ? r->nintervals * 2 : 1) * sizeof(*arr));
-		if (!arr) {
-			cJSON_Delete(events);
-			return -ENOMEM;
-		}
-		r->intervals = arr;
-	}
-	iv = &r->intervals[r->nintervals];
-	memset(iv, 0, sizeof(*iv));
-	if (deserialize_u64(t, &iv->t_ns)) {
+	if (deserialize_u64(t, &iv.t_ns)) {
 		cJSON_Delete(events);
 		return -EINVAL;
 	}
-	err = model_deserialize_bounded(cJSON_GetObjectItemCaseSensitive(j, "delta"), &iv->delta,
+	err = model_deserialize_bounded(cJSON_GetObjectItemCaseSensitive(j, "delta"), &iv.delta,
 					budget);
 	if (err) {
 		cJSON_Delete(events);
 		return err;
 	}
-	iv->events = events;
-	r->nintervals++;
+	iv.events = events;
+	r->recorded_intervals++;
+	if (!r->span)
+		r->span = 1;
+	/* the total of a recording without a trailer: kept as the intervals come */
+	err = model_add(&r->sum, &iv.delta);
+	last = r->nintervals ? &r->intervals[r->nintervals - 1] : NULL;
+	if (!err && last && last->span < r->span)
+		return interval_merge(last, &iv);
+	if (!err && r->nintervals == REC_KEEP_INTERVALS && !(err = intervals_halve(r))) {
+		last = &r->intervals[r->nintervals - 1];
+		if (last->span < r->span)
+			return interval_merge(last, &iv);
+	}
+	if (!err && !(r->nintervals & (r->nintervals - 1))) {   /* 0, 1, 2, 4, ...: double the room */
+		arr = realloc(r->intervals, (r->nintervals ? r->nintervals * 2 : 1) * sizeof(*arr));
+		if (!arr)
+			err = -ENOMEM;
+		else
+			r->intervals = arr;
+	}
+	if (err) {
+		model_free(&iv.delta);
+		cJSON_Delete(iv.events);
+		return err;
+	}
+	r->intervals[r->nintervals++] = iv;
 	return 0;
 }
 
@@ -594,26 +644,23 @@ static int read_chunks(struct recording *r, const uint8_t *buf, size_t len)
 				     !memcmp(buf + pos, REC_CHUNK_MAGIC, left < 4 ? left : 4))) {
 			r->bytes_lost += left;
 			err = problem(r, "truncated at byte %zu: the last %zu bytes (an incomplete chunk) "
-				      "were lost; %zu complete intervals read", pos, left, r->nintervals);
+				      "were lost; %zu complete intervals read", pos, left, r->recorded_intervals);
 			pos = len;
 		} else {
 			err = skip_corrupt(r, &rd, &pos);
 		}
 	}
-	if (!err && r->complete && rd.trailer_intervals != r->nintervals)
+	if (!err && r->complete && rd.trailer_intervals != r->recorded_intervals)
 		err = problem(r, "the trailer counts %" PRIu64 " intervals, %zu were read: the total has "
-			      "the figures of all", rd.trailer_intervals, r->nintervals);
+			      "the figures of all", rd.trailer_intervals, r->recorded_intervals);
 	return err;
 }
 
 static int sum_intervals(struct recording *r)
 {
-	int err = 0;
-
-	for (size_t i = 0; i < r->nintervals && !err; i++)
-		err = model_add(&r->total, &r->intervals[i].delta);
-	if (err)
-		return err;
+	model_free(&r->total);
+	r->total = r->sum;
+	memset(&r->sum, 0, sizeof(r->sum));
 	r->drops = model_drops(&r->total);
 	return problem(r, "recording has no trailer: iogap was killed or the disk filled; figures end "
 		       "at +%.1f s", r->nintervals ? (double)r->intervals[r->nintervals - 1].t_ns / 1e9 : 0.0);
@@ -722,6 +769,7 @@ out:
 
 void recording_free(struct recording *r)
 {
+	model_free(&r->sum);
 	for (size_t i = 0; i < r->nintervals; i++) {
 		model_free(&r->intervals[i].delta);
 		cJSON_Delete(r->intervals[i].events);

@@ -82,7 +82,13 @@ struct rec_interval {
 	uint64_t t_ns;
 	struct model delta;
 	cJSON *events;                /* an array */
+	size_t span;                  /* recorded intervals merged into this one (1 for short ones) */
 };
+
+/* The reader keeps at most this many intervals: past it, neighbours are merged two by two (a
+ * time axis of an hour of 1-s intervals in 128 to 256 points), so reading a long recording
+ * takes bounded memory. */
+#define REC_KEEP_INTERVALS 256
 
 struct recording {
 	/* from the header; the strings point into header ("" when there was none) */
@@ -93,8 +99,11 @@ struct recording {
 	const cJSON *options, *targets;
 	cJSON *header;                /* the header's JSON; NULL when it could not be read */
 	struct model total;           /* the trailer's, else the sum of the intervals read */
-	size_t nintervals;
+	size_t nintervals;            /* kept: at most REC_KEEP_INTERVALS */
 	struct rec_interval *intervals;
+	size_t recorded_intervals;    /* read from the file (each kept one spans some of them) */
+	size_t span;                  /* recorded intervals per kept one, a power of 2 */
+	struct model sum;             /* (reading) the sum of the intervals read */
 	uint64_t drops;               /* the trailer's (else model_drops(&total)) */
 	uint64_t end_realtime_ns;     /* the trailer's; 0 without one */
 	bool complete;                /* the trailer was read */
