@@ -29,7 +29,7 @@ CLI_OBJS := $(patsubst %.c,$(OUTPUT)/%.o,$(CLI_SRCS))
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(UNIT_SRCS))
 WORKLOADS := $(patsubst tests/bpf/%.c,$(OUTPUT)/tests/%,$(filter-out tests/bpf/sqlite_%.c,$(wildcard tests/bpf/*.c))) \
-	$(OUTPUT)/tests/sqlite_workload $(OUTPUT)/tests/sqlite_workload_static
+	$(OUTPUT)/tests/sqlite_workload $(OUTPUT)/tests/sqlite_workload_static $(OUTPUT)/tests/sqlite_httpd
 SYSNAMES := $(OUTPUT)/gen/syscall_names.h
 UNISTD := $(firstword $(wildcard /usr/include/x86_64-linux-gnu/asm/unistd_64.h /usr/include/asm/unistd_64.h))
 
@@ -94,6 +94,10 @@ $(OUTPUT)/tests/sqlite_workload: tests/bpf/sqlite_workload.c | $(OUTPUT)/tests
 $(OUTPUT)/tests/sqlite_workload_static: tests/bpf/sqlite_workload.c | $(OUTPUT)/tests
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -static $< -lsqlite3 -lm -Wl,--no-warnings -o $@
+
+$(OUTPUT)/tests/sqlite_httpd: tests/bpf/sqlite_httpd.c | $(OUTPUT)/tests
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $< -lsqlite3 -pthread -o $@
 
 .PHONY: tests-build
 tests-build: $(UNIT_BINS) $(WORKLOADS)
