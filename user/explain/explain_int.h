@@ -32,6 +32,9 @@ const char *explain_per(const struct explain_result *r);
 double explain_div(double x, double y);
 /* The schema read SQLite runs on a new connection (SELECT*FROM"main".sqlite_master ...). */
 bool explain_stmt_is_schema(const char *sql);
+/* A PRAGMA run about once per SQLite connection opened: the application's connection set-up
+ * (on a new connection, the first statement also reads the schema). */
+bool explain_stmt_is_setup(const char *sql, uint64_t count, uint64_t opens);
 /* An INSERT, UPDATE, DELETE, REPLACE or COMMIT (END) statement. */
 bool explain_stmt_is_write(const char *sql);
 /* commit false: INSERT, UPDATE, DELETE or REPLACE; true: COMMIT or END. */

@@ -9,11 +9,14 @@
  * sqlite3_step) is time the budget already holds in its classes, so it is evidence only, never
  * a row. sqlite_open is the one named cause carved out of the budget: its time per request is
  * the connection opens' time (sq.open_ns) plus the schema read each new connection's first
- * statement runs (SELECT*FROM"main".sqlite_master, its step time). That time is on-CPU or in
- * the file syscalls an open makes, so the cause is listed when the opens per request differ by
- * at least 0.5 and its delta D reaches the noise floor, and then D is taken out of the positive
- * deltas of cpu, file_read, file_write, lock and other, in proportion to them, and capped at
- * their sum: the deltas still add up to what they did, and no nanosecond is in two rows.
+ * statement runs (SELECT*FROM"main".sqlite_master, its step time) and the PRAGMAs run once per
+ * connection (explain_stmt_is_setup). That time is on-CPU or in the file syscalls an open
+ * makes, so the cause is listed when the opens per request differ by at least OPEN_DIFF and its
+ * delta D reaches the noise floor, and then D is taken out of the positive deltas of cpu,
+ * file_read, file_write, lock and other, in proportion to them, and capped at their sum; and of
+ * the run-queue delta, the fraction that the CPU taken bears to the cpu delta (the CPU one
+ * thread takes is the wait of the others for it). The deltas still add up to what they did,
+ * and no nanosecond is in two rows.
  * accept_queue (the time connections waited before the server accepted them) is no thread's
  * time and no part of the server-side latency: it is a row of its own, and the gap it is
  * measured against is the mean latency difference plus the accept-queue difference.
@@ -47,7 +50,8 @@ static void carve_sqlite_open(struct explain_result *r)
 {
 	const struct explain_side *s = &r->side[r->slower], *f = &r->side[!r->slower];
 	double ops = explain_div(s->sq_opens, s->units), opf = explain_div(f->sq_opens, f->units);
-	double d = s->per_unit[EXR_SQLITE_OPEN] - f->per_unit[EXR_SQLITE_OPEN], pool = 0, take;
+	double d = s->per_unit[EXR_SQLITE_OPEN] - f->per_unit[EXR_SQLITE_OPEN], pool = 0, take, cpu;
+	struct explain_row *rq;
 
 	if (!r->per_request || fabs(ops - opf) < OPEN_DIFF || d < r->noise_ns || d <= 0)
 		return;
@@ -56,10 +60,22 @@ static void carve_sqlite_open(struct explain_result *r)
 	take = fmin(d, pool);
 	if (take <= 0)
 		return;
+	cpu = fmax(0, r->rows[BUD_CPU].delta);
 	for (size_t i = 0; i < sizeof(open_classes) / sizeof(open_classes[0]); i++) {
 		struct explain_row *row = &r->rows[open_classes[i]];
 
 		row->delta -= take * fmax(0, row->delta) / pool;
+	}
+	/* The CPU a thread takes is another thread's wait for it when the side's own threads
+	 * contend for its CPUs: of the extra run-queue time, the part in proportion to the extra
+	 * CPU the connections took goes with them too. (A neighbour's CPU hog raises the run queue
+	 * without raising the side's own CPU per request: nothing of it is carved then.) */
+	rq = &r->rows[BUD_RUNQ];
+	if (cpu > 0 && rq->delta > 0) {
+		double part = rq->delta * fmin(1, (cpu - fmax(0, r->rows[BUD_CPU].delta)) / cpu);
+
+		rq->delta -= part;
+		take += part;
 	}
 	r->rows[EXR_SQLITE_OPEN].delta = take;
 }
@@ -280,8 +296,9 @@ static void ev_open(FILE *f, const struct explain_result *r)
 
 	explain_fmt_ns(each, sizeof(each), explain_div(x->sq_open_ns, x->sq_opens));
 	fprintf(f, "; %s opened %.2f SQLite connections %s (%" PRIu64 " opens, %s each, plus the schema "
-		"read each new connection runs), %s %.2f (%" PRIu64 "); taken out of the cpu and file "
-		"classes the opens ran in, not added to them", x->label, explain_div(x->sq_opens, x->units),
+		"read and the PRAGMAs each new connection runs), %s %.2f (%" PRIu64 "); taken out of the cpu "
+		"and file classes the opens ran in, and of the run-queue wait in proportion to the CPU they "
+		"took, not added to them", x->label, explain_div(x->sq_opens, x->units),
 		explain_per(r), x->sq_opens, each, y->label, explain_div(y->sq_opens, y->units), y->sq_opens);
 }
 
