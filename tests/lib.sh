@@ -1,7 +1,7 @@
 # Shared by the shell tests: TAP output, root check, cleanup of everything a test starts.
 # shellcheck shell=bash
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-IOGAP=$ROOT/.output/iogap
+IOGAP=${IOGAP:-$ROOT/.output/iogap}   # make check-asan sets the sanitized build
 PY=/usr/bin/python3
 tap_n=0
 tap_failed=0
@@ -113,6 +113,23 @@ left_cgroups() {
 		kill -0 "$pid" 2>/dev/null || n=$((n + 1))
 	done
 	echo $n
+}
+
+# remove_test_cgroups DIR: ends what is left in a cgroup directory the test made and in its
+# sub-cgroups (only the test's own processes live there), then removes them and DIR
+remove_test_cgroups() {
+	local par=$1 d p
+	for d in "$par"/*/ "$par"/; do
+		[[ -d $d ]] || continue
+		for p in $(cat "$d/cgroup.procs" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
+	done
+	for _ in $(seq 50); do
+		rmdir "$par"/*/ 2>/dev/null
+		rmdir "$par" 2>/dev/null && return 0
+		[[ -d $par ]] || return 0
+		sleep 0.1
+	done
+	return 1
 }
 
 cgroup2_mount() { awk '$0 ~ / - cgroup2 / { print $5; exit }' /proc/self/mountinfo; }

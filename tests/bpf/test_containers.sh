@@ -17,20 +17,7 @@ on_exit rm -rf "$tmp"
 mnt=$(cgroup2_mount)
 par=$mnt/iogaptest-$$
 mkdir "$par" || { not_ok "cannot create $par"; finish; }
-# removes every cgroup of the test, ending what is left in them (only this test's processes)
-cleanup_cgroups() {
-	local d
-	for d in "$par"/*/ "$par"/; do
-		[[ -d $d ]] || continue
-		for p in $(cat "$d/cgroup.procs" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
-	done
-	for _ in $(seq 50); do
-		rmdir "$par"/*/ 2>/dev/null
-		rmdir "$par" 2>/dev/null && return
-		sleep 0.1
-	done
-}
-on_exit cleanup_cgroups
+on_exit remove_test_cgroups "$par"
 
 # start_ctr NAME RUNS: a container: its own cgroup, PID and mount namespaces; the workload runs
 # RUNS times, the first stopped until the test continues it.
@@ -181,6 +168,6 @@ else
 	not_ok "--all-containers: iogap did not start"
 	sed 's/^/# /' "$tmp/all.err"
 fi
-cleanup_cgroups
+remove_test_cgroups "$par"
 check "no cgroup left behind" test ! -e "$par"
 finish

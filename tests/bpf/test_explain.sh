@@ -56,19 +56,7 @@ on_exit 'for p in "${live[@]}"; do end_pid "$p"; done'
 
 par=$(cgroup2_mount)/iogaptest-explain-$$
 mkdir -p "$par/a" "$par/b" || { not_ok "cannot create $par"; finish; }
-# ends what is in the test's cgroups (only this test's servers), then removes them
-cleanup_cgroups() {
-	local d p
-	for d in "$par"/*/; do
-		for p in $(cat "$d/cgroup.procs" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
-	done
-	for _ in $(seq 50); do
-		rmdir "$par"/*/ 2>/dev/null
-		rmdir "$par" 2>/dev/null && return
-		sleep 0.1
-	done
-}
-on_exit cleanup_cgroups
+on_exit remove_test_cgroups "$par"
 
 # start_server DIR SIDE OPTS...: sqlite_httpd serve in container SIDE, on CPU 0; sets port[SIDE]
 declare -A port
@@ -436,7 +424,7 @@ if experiment errors --b "--errors $ERROR_PCT"; then
 	verdict "errors: not valid, the error-rate warning first, with the numbers" explain errors "$tmp/errors"
 fi
 
-cleanup_cgroups
+remove_test_cgroups "$par"
 check "nothing left behind: no test cgroup, no process the test started" \
 	bash -c "test ! -e '$par' && test -z '${live[*]}'"
 finish
