@@ -6,6 +6,7 @@
 #include <string.h>
 #include <cmocka.h>
 #include "options.h"
+#include "collect/collector.h"
 
 static int parse(struct iogap_opts *o, char *err, const char *first, ...)
 {
@@ -91,6 +92,28 @@ static void test_durations(void **s)
 	assert_int_not_equal(options_parse_duration("inf", &ns), 0);
 }
 
+static void test_modules(void **s)
+{
+	struct iogap_opts o;
+	char err[256];
+
+	(void)s;
+	assert_int_equal(parse(&o, err, "trace", "-p", "1", NULL), 0);
+	assert_int_equal(o.modules, 0);    /* all */
+	assert_int_equal(parse(&o, err, "trace", "--modules", "file", "-p", "1", NULL), 0);
+	assert_int_equal(o.modules, COLLECT_FILE);
+	assert_int_equal(parse(&o, err, "trace", "--modules", "sqlite,file,budget", "-p", "1", NULL), 0);
+	assert_int_equal(o.modules, COLLECT_FILE | COLLECT_SQLITE | COLLECT_BUDGET);
+	assert_int_equal(parse(&o, err, "record", "--modules=file,sqlite,net,budget", "-o", "x",
+			       "-p", "1", NULL), 0);
+	assert_int_equal(o.modules, COLLECT_FILE | COLLECT_SQLITE | COLLECT_NET | COLLECT_BUDGET);
+	expect_usage("unknown module 'disk'", "trace", "--modules", "file,disk", "-p", "1");
+	expect_usage("unknown module ''", "trace", "--modules", "file,", "-p", "1");
+	expect_usage("unknown module 'File'", "trace", "--modules", "File", "-p", "1");
+	expect_usage("lacks file", "trace", "--modules", "sqlite,net", "-p", "1");
+	expect_usage("needs an argument", "trace", "-p", "1", "--modules");
+}
+
 static void test_help(void **s)
 {
 	struct iogap_opts o;
@@ -109,6 +132,7 @@ int main(void)
 		cmocka_unit_test(test_usage_errors),
 		cmocka_unit_test(test_targets_and_command),
 		cmocka_unit_test(test_durations),
+		cmocka_unit_test(test_modules),
 		cmocka_unit_test(test_help),
 	};
 

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "options.h"
+#include "collect/collector.h"
 
 void options_usage(FILE *out)
 {
@@ -40,6 +41,8 @@ void options_usage(FILE *out)
 		"      --html OUT.html    report: one self-contained HTML page with the charts\n"
 		"      --prometheus ADDR:PORT  top: serve the live figures at http://ADDR:PORT/metrics\n"
 		"      --top-files N      files listed per target (default 10)\n"
+		"      --modules LIST     the modules to load, comma-separated, of file, sqlite, net,\n"
+		"                         budget (default all; file, the syscall module, is always on)\n"
 		"      --btf FILE         kernel BTF to use instead of /sys/kernel/btf/vmlinux\n"
 		"      --docker-root DIR  Docker's data root (default /var/lib/docker); also\n"
 		"      --podman-root DIR, --crio-root DIR (/var/lib/containers/storage),\n"
@@ -77,11 +80,41 @@ int options_parse_duration(const char *s, uint64_t *ns)
 
 #define usage_error(...) do { snprintf(err, errlen, __VA_ARGS__); return 2; } while (0)
 
+/* "file,sqlite" -> COLLECT_FILE | COLLECT_SQLITE; 2 on an unknown or missing name. */
+static int parse_modules(const char *list, unsigned *mods, char *err, size_t errlen)
+{
+	static const struct { const char *name; unsigned bit; } names[] = {
+		{ "file", COLLECT_FILE }, { "sqlite", COLLECT_SQLITE },
+		{ "net", COLLECT_NET }, { "budget", COLLECT_BUDGET },
+	};
+	const char *p = list;
+
+	*mods = 0;
+	for (;;) {
+		size_t len = strcspn(p, ",");
+		size_t i;
+
+		for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+			if (len == strlen(names[i].name) && !strncmp(p, names[i].name, len))
+				break;
+		if (i == sizeof(names) / sizeof(names[0]))
+			usage_error("unknown module '%.*s' in --modules '%s' (file, sqlite, net, budget)",
+				    (int)len, p, list);
+		*mods |= names[i].bit;
+		if (!p[len])
+			break;
+		p += len + 1;
+	}
+	if (!(*mods & COLLECT_FILE))
+		usage_error("--modules '%s' lacks file (the syscall module is always on)", list);
+	return 0;
+}
+
 int options_parse(int argc, char **argv, struct iogap_opts *o, char *err, size_t errlen)
 {
 	enum { OPT_CGROUP = 256, OPT_BTF, OPT_TOP_FILES, OPT_ALL_CONTAINERS, OPT_HOST, OPT_DOCKER_ROOT,
 	       OPT_PODMAN_ROOT, OPT_CONTAINERD_ROOT, OPT_CRIO_ROOT, OPT_HTML, OPT_PROMETHEUS,
-	       OPT_TARGET, OPT_LIVE };
+	       OPT_TARGET, OPT_LIVE, OPT_MODULES };
 	static const struct option longopts[] = {
 		{ "pid", required_argument, NULL, 'p' },
 		{ "cgroup", required_argument, NULL, OPT_CGROUP },
@@ -104,6 +137,7 @@ int options_parse(int argc, char **argv, struct iogap_opts *o, char *err, size_t
 		{ "prometheus", required_argument, NULL, OPT_PROMETHEUS },
 		{ "target", required_argument, NULL, OPT_TARGET },
 		{ "live", no_argument, NULL, OPT_LIVE },
+		{ "modules", required_argument, NULL, OPT_MODULES },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
@@ -174,6 +208,10 @@ int options_parse(int argc, char **argv, struct iogap_opts *o, char *err, size_t
 			break;
 		case OPT_LIVE:
 			o->live = true;
+			break;
+		case OPT_MODULES:
+			if (parse_modules(optarg, &o->modules, err, errlen))
+				return 2;
 			break;
 		case OPT_CGROUP:
 			if (!optarg[0])

@@ -36,6 +36,7 @@ struct iogap_opts {
 	const char *prometheus;   /* top --prometheus ADDR:PORT */
 	const char *target;       /* explain FILE1 FILE2 --target NAME */
 	bool live;                /* explain --live A B -d N */
+	unsigned modules;         /* --modules: COLLECT_* bits (collect/collector.h); 0: all */
 };
 
 /* The subcommands that trace (and so need a target). */

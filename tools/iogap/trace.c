@@ -165,6 +165,7 @@ static int run(const struct iogap_opts *o, enum run_mode mode)
 		.containers = o->containers, .ncontainers = o->ncontainers,
 		.all_containers = o->all_containers, .host = o->host,
 		.cmd_argv = o->cmd_argv, .btf_path = o->btf_path, .verbose = o->verbose,
+		.modules = o->modules,
 	};
 	struct collector c;
 	struct model prev = {0};

@@ -594,6 +594,11 @@ static void attach_sqlite_existing(struct collector *c)
 	}
 }
 
+static bool module_on(const struct collector_opts *o, unsigned m)
+{
+	return !o->modules || (o->modules & m);
+}
+
 int collector_open(struct collector *c, const struct collector_opts *o)
 {
 	int ntargets = o->npids + o->ncgroups + (o->cmd_argv ? 1 : 0) + o->ncontainers, err, rc = 1;
@@ -706,15 +711,17 @@ int collector_open(struct collector *c, const struct collector_opts *o)
 			for (size_t i = 0; i < c->model.ntargets; i++)
 				c->model.targets[i].bud.ncpus = CPU_COUNT(&set);
 	}
-	err = budget_probes_open(&c->bud, c->skel, o->btf_path);
+	/* a module not asked for stays unopened (zeroed): its snapshot, attach and close do nothing */
+	err = module_on(o, COLLECT_BUDGET) ? budget_probes_open(&c->bud, c->skel, o->btf_path) : 0;
 	if (err)
 		fprintf(stderr, "iogap: the time budget will not be measured: cannot load the scheduler "
 			"module: %s\n", strerror(-err));
-	err = net_probes_open(&c->net, c->skel, o->btf_path);
+	err = module_on(o, COLLECT_NET) ? net_probes_open(&c->net, c->skel, o->btf_path) : 0;
 	if (err)
 		fprintf(stderr, "iogap: TCP connections will not be measured: cannot load the network "
 			"module: %s\n", strerror(-err));
-	err = sqlite_probes_open(&c->sq, c->skel, o->btf_path, o->verbose);
+	err = module_on(o, COLLECT_SQLITE) ?
+		sqlite_probes_open(&c->sq, c->skel, o->btf_path, o->verbose) : 0;
 	if (err)
 		fprintf(stderr, "iogap: SQLite statements will not be measured: cannot load the SQLite "
 			"module: %s\n", strerror(-err));

@@ -15,6 +15,14 @@
 #include "collect/containers.h"
 #include "model/model.h"
 
+/* The modules of collector_opts.modules; the syscall module (file I/O) is always loaded. */
+enum collector_module {
+	COLLECT_FILE = 1 << 0,
+	COLLECT_SQLITE = 1 << 1,
+	COLLECT_NET = 1 << 2,
+	COLLECT_BUDGET = 1 << 3,
+};
+
 struct collector_opts {
 	const pid_t *pids;
 	int npids;
@@ -28,6 +36,7 @@ struct collector_opts {
 	char **cmd_argv;          /* NULL: no command */
 	const char *btf_path;     /* NULL: the running kernel's */
 	bool verbose;
+	unsigned modules;         /* COLLECT_* bits to load; 0: all */
 };
 
 struct collector {
