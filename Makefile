@@ -120,8 +120,18 @@ check: deps
 test: all
 	$(Q)tests/run
 
+# iogap's overhead (README, "Overhead"): syscalls vs peer tracers, sqlite3_step, the bench apps at
+# saturation, rich events without drops, BPF run time per program. Root; about 7 minutes.
 bench-overhead: all
 	$(Q)tools/bench/overhead/run
+	$(Q)echo
+	$(Q)tools/bench/overhead/sqlite_run
+	$(Q)echo
+	$(Q)tools/bench/overhead/apps
+	$(Q)echo
+	$(Q)tools/bench/overhead/events
+	$(Q)echo
+	$(Q)tools/bench/overhead/profile
 
 # The seed benchmark (tools/bench): make bench [DURATION=20] [CONNS="5 10 20"] [OUT=DIR] [BROKEN=django|fastapi]
 DURATION ?= 20
