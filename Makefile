@@ -1,5 +1,5 @@
 # iogap — see README.md. `make` builds, `make check` tests, `make demo` shows.
-OUTPUT := .output
+OUTPUT := $(if $(filter 1,$(SANITIZE)),.output-asan,.output)
 CLANG ?= clang
 CC ?= cc
 BPFTOOL ?= bpftool
@@ -32,6 +32,13 @@ WORKLOADS := $(patsubst tests/bpf/%.c,$(OUTPUT)/tests/%,$(filter-out tests/bpf/s
 	$(OUTPUT)/tests/sqlite_workload $(OUTPUT)/tests/sqlite_workload_static $(OUTPUT)/tests/sqlite_httpd
 SYSNAMES := $(OUTPUT)/gen/syscall_names.h
 UNISTD := $(firstword $(wildcard /usr/include/x86_64-linux-gnu/asm/unistd_64.h /usr/include/asm/unistd_64.h))
+
+# make SANITIZE=1: iogap and the unit tests built with ASan+UBSan into .output-asan (make
+# check-asan runs them); the static test workloads cannot be, the tests use the normal build's.
+ifeq ($(SANITIZE),1)
+CFLAGS += -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+WORKLOADS :=
+endif
 
 # Debian packages the build, the tests and the demo need.
 DEPS := make gcc clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libcjson-dev pkg-config libclang-rt-14-dev \
@@ -119,6 +126,33 @@ check: deps
 
 test: all
 	$(Q)tests/run
+
+# make check-asan: the unit tests and tests/bpf/test_reliability.sh with the sanitized build,
+# leaks checked. ASan reports go to files (log_path), also from a process whose stderr a test
+# hides; gcc's UBSan writes to stderr only, so it aborts: the exit status tells.
+SAN_LOG = $(CURDIR)/.output-asan/sanitizer-logs
+.PHONY: check-asan soak
+check-asan:
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)$(MAKE) --no-print-directory SANITIZE=1 OUTPUT=.output-asan .output-asan/iogap \
+		$(patsubst $(OUTPUT)/%,.output-asan/%,$(UNIT_BINS))
+	$(Q)rm -rf $(SAN_LOG) && mkdir -p $(SAN_LOG) && chmod 1777 $(SAN_LOG)
+	$(Q)export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:log_path=$(SAN_LOG)/asan \
+		UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:abort_on_error=1; fail=; \
+	for t in $(patsubst $(OUTPUT)/%,.output-asan/%,$(UNIT_BINS)); do \
+		CMOCKA_MESSAGE_OUTPUT=TAP $$t >$$t.log 2>&1 || { fail="$$fail $${t##*/}"; grep -E '^(not ok|#)' $$t.log | head -20; }; \
+		printf '  %-8s %s\n' ASAN "$${t##*/}: $$(grep -c '^ok' $$t.log) ok"; \
+	done; \
+	IOGAP=$(CURDIR)/.output-asan/iogap bash tests/bpf/test_reliability.sh >.output-asan/test_reliability.log 2>&1 || \
+		{ fail="$$fail test_reliability.sh"; grep -E '^(not ok|#)' .output-asan/test_reliability.log | head -40; }; \
+	printf '  %-8s %s\n' ASAN "test_reliability.sh: $$(grep -c '^ok' .output-asan/test_reliability.log) ok"; \
+	if [ -n "$$(ls $(SAN_LOG))" ]; then head -60 $(SAN_LOG)/*; fail="$$fail (sanitizer reports in $(SAN_LOG))"; fi; \
+	if [ -n "$$fail" ]; then echo "iogap: check-asan failed:$$fail" >&2; exit 1; fi
+
+# make soak [SOAK_MINUTES=30]: the bench under iogap record with load, RSS sampled (tests/soak)
+SOAK_MINUTES ?= 30
+soak: all
+	$(Q)SOAK_MINUTES='$(SOAK_MINUTES)' bash tests/soak/soak.sh
 
 # iogap's overhead (README, "Overhead"): syscalls vs peer tracers, sqlite3_step, the bench apps at
 # saturation, rich events without drops, BPF run time per program. Root; about 7 minutes.

@@ -19,7 +19,8 @@ enum iogap_counter {
 	CNT_TGID_MAP_FULL,        /* a forked child could not be made a target */
 	CNT_CGROUP_MAP_FULL,      /* a new descendant cgroup could not be made a target */
 	CNT_TASK_STORAGE_FAIL,    /* no per-thread state could be made: one syscall not timed */
-	CNT_SQ_MAP_FULL,          /* a SQLite statement or histogram bucket found its map full */
+	CNT_SQ_MAP_FULL,          /* a SQLite statement, histogram bucket or fsync-by-file entry
+	                           * found its map full */
 	CNT_MAX,
 };
 

@@ -351,6 +351,8 @@ static __always_inline void sqlite_account(struct thread_state *ts, __u32 slot, 
 		if (f) {
 			__sync_fetch_and_add(&f->count, 1);
 			__sync_fetch_and_add(&f->total_ns, lat);
+		} else {
+			counter_inc(CNT_SQ_MAP_FULL);   /* sq_fsync is full: this fsync has no file */
 		}
 		break;
 	}

@@ -43,6 +43,11 @@ int cmd_ps(const struct iogap_opts *o)
 	size_t n = 0;
 	int err;
 
+	if (o->nargs) {
+		fprintf(stderr, "iogap: unexpected argument '%s' (iogap ps [--json] lists every "
+			"container)\n", o->args[0]);
+		return 2;
+	}
 	err = cgroup_mount(mnt, sizeof(mnt));
 	if (err) {
 		fprintf(stderr, "iogap: cannot find the cgroup v2 mount in /proc/self/mountinfo: %s "

@@ -296,13 +296,15 @@ static int run(const struct iogap_opts *o, enum run_mode mode)
 		fprintf(stderr, "iogap: cannot write %s: %s\n", o->output, strerror(errno));
 		prc = 1;
 	}
+	model_free(&prev);
+	model_free(&c.model);
+	collector_close(&c);
+	/* after the close, which ends a command that outlived end_command's wait (a fork blocked
+	 * by the kernel's uprobe lock can take longer): its status, not "not exited" */
 	if (c.has_cmd)
 		rc = command_exit_code(&c.cmd);
 	if (!rc)
 		rc = prc;
-	model_free(&prev);
-	model_free(&c.model);
-	collector_close(&c);
 	return rc;
 }
 

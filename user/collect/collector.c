@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
+#include <sys/resource.h>
 #include <linux/fs.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -113,6 +114,18 @@ static int preflight(const struct collector_opts *o)
 		fprintf(stderr, "iogap: tracefs was not mounted; mounted it at %s\n", TRACEFS);
 	}
 	return 0;
+}
+
+/* Every uprobe holds two descriptors until the session ends (32 per SQLite process): with the
+ * usual soft limit of 1024, SQLite in the 28th process could not be attached. */
+static void raise_nofile_limit(void)
+{
+	struct rlimit r;
+
+	if (!getrlimit(RLIMIT_NOFILE, &r) && r.rlim_cur < r.rlim_max) {
+		r.rlim_cur = r.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &r);
+	}
 }
 
 static struct target *slot_target(struct collector *c, __u32 slot)
@@ -667,6 +680,7 @@ int collector_open(struct collector *c, const struct collector_opts *o)
 		target_pid_add(&c->model.targets[c->model.ntargets - 1], c->cmd.pid);
 	}
 
+	raise_nofile_limit();     /* after the command's fork: it keeps the limit it was given */
 	c->skel = syscalls_bpf__open_opts(&(struct bpf_object_open_opts){
 		.sz = sizeof(struct bpf_object_open_opts), .btf_custom_path = o->btf_path });
 	if (!c->skel) {

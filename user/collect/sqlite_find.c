@@ -1,13 +1,16 @@
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
+#include <linux/openat2.h>
 #include "collect/sqlite_find.h"
 
 #define SQLITE_FUNC_NAME(id, name) [id] = name,
@@ -64,6 +67,25 @@ static int fill(struct sqlite_lib *lib, const char *path, const char *shown, enu
 	return 0;
 }
 
+/* The file the process itself reaches as "shown": resolved with the process's root as "/", so
+ * that an absolute symlink (or "..") inside it stays inside it. 0 and its stat, or -errno. */
+static int stat_in_root(const struct proc *p, const char *shown, struct stat *st)
+{
+	struct open_how how = { .flags = O_PATH | O_CLOEXEC,
+				.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS };
+	int root = open(p->root, O_PATH | O_DIRECTORY | O_CLOEXEC), fd, err = 0;
+
+	if (root < 0)
+		return -errno;
+	fd = syscall(SYS_openat2, root, shown, &how, sizeof(how));
+	if (fd < 0 || fstat(fd, st))
+		err = -errno;
+	if (fd >= 0)
+		close(fd);
+	close(root);
+	return err;
+}
+
 /*
  * The host path of a file the process sees as "shown", with device and inode dev/ino. In order:
  * root+shown if it is that file; shown itself if it is (a chroot in our mount namespace: maps
@@ -75,11 +97,16 @@ static int host_path(const struct proc *p, const char *shown, uint64_t dev, uint
 {
 	char in_root[PATH_MAX];
 	bool root_ok;
-	struct stat st;
+	struct stat st, in;
 
 	if ((size_t)snprintf(in_root, sizeof(in_root), "%s%s", p->root, shown) >= sizeof(in_root))
 		return -ENAMETOOLONG;
 	root_ok = !stat(in_root, &st);
+	/* stat() resolves an absolute symlink met below /proc/PID/root from our root, out of the
+	 * process's: root+shown counts only where it is the file the process itself would reach */
+	if (root_ok && *p->root && (stat_in_root(p, shown, &in) || in.st_dev != st.st_dev ||
+				    in.st_ino != st.st_ino))
+		root_ok = false;
 	if (root_ok && st.st_dev == dev && st.st_ino == ino)
 		return snprintf(out, len, "%s", in_root) >= (int)len ? -ENAMETOOLONG : 0;
 	if (*p->root && !stat(shown, &st) && st.st_dev == dev && st.st_ino == ino)

@@ -520,7 +520,8 @@ static int cmp_ops(const void *a, const void *b)
 
 void target_sort_ops(struct target *t)
 {
-	qsort(t->ops, t->nops, sizeof(*t->ops), cmp_ops);
+	if (t->nops)    /* a target pruned of its ops has none, and ops NULL: not for qsort */
+		qsort(t->ops, t->nops, sizeof(*t->ops), cmp_ops);
 }
 
 static char *strdup_or_null(const char *s)

@@ -178,7 +178,8 @@ static void budget_target_json(const struct target *t, double secs, cJSON *o)
 	arr = cJSON_AddArrayToObject(o, "threads");
 	if (!th)
 		return;
-	memcpy(th, t->bud.threads, n * sizeof(*th));
+	if (n)     /* no threads: bud.threads is NULL, which memcpy may not be given */
+		memcpy(th, t->bud.threads, n * sizeof(*th));
 	qsort(th, n, sizeof(*th), cmp_comm);
 	for (size_t i = 0, j; i < n; i = j) {
 		cJSON *e = cJSON_CreateObject();
