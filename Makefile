@@ -183,10 +183,6 @@ demo: deps
 	$(Q)DURATION='$(if $(filter command line,$(origin DURATION)),$(DURATION),10)' \
 		CONNS='$(if $(filter command line,$(origin CONNS)),$(CONNS),10)' OUT='$(OUT)' tools/bench/demo
 
-install: $(OUTPUT)/iogap
-	install -m 0755 $(OUTPUT)/iogap /usr/local/sbin/iogap
-
-clean:
 # Fuzz targets (libFuzzer): make fuzz [FUZZ_SECONDS=60]. The model sources are compiled again
 # with the sanitizers into .output/fuzz; each target runs on a copy of its seed corpus there.
 FUZZ_SECONDS ?= 60
@@ -224,6 +220,10 @@ fuzz: $(patsubst %,$(OUTPUT)/fuzz/fuzz_%,$(FUZZ_TARGETS))
 	done; \
 	if [ -n "$$failed" ]; then echo "iogap: fuzzing failed:$$failed" >&2; exit 1; fi
 
+install: $(OUTPUT)/iogap
+	install -m 0755 $(OUTPUT)/iogap /usr/local/sbin/iogap
+
+clean:
 	rm -rf $(OUTPUT)
 
 -include $(wildcard $(OUTPUT)/bpf/*.d $(OUTPUT)/user/*/*.d $(OUTPUT)/tools/*/*.d $(OUTPUT)/tests/*.d)
