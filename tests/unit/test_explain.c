@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
+#include "json_check.h"
 #include <cjson/cJSON.h>
 #include "explain/explain.h"
 #include "model/model.h"
@@ -349,17 +350,6 @@ static void test_covered(void **s)
 	model_free(&mb);
 }
 
-static cJSON *get(cJSON *o, const char *name, int type)
-{
-	cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
-
-	if (!v || !(v->type & type)) {
-		print_error("missing or wrong type: %s\n", name);
-		fail();
-	}
-	return v;
-}
-
 static void test_json(void **s)
 {
 	static const char *const per_side[] = {
@@ -378,27 +368,27 @@ static void test_json(void **s)
 	assert_non_null(js);
 	root = cJSON_Parse(js);
 	assert_non_null(root);
-	assert_string_equal(get(root, "a", cJSON_String)->valuestring, "fastapi");
-	assert_string_equal(get(root, "b", cJSON_String)->valuestring, "django");
-	assert_true(cJSON_IsTrue(get(root, "valid", cJSON_True | cJSON_False)));
-	get(root, "warnings", cJSON_Array);
-	h = get(root, "headline", cJSON_Object);
+	assert_string_equal(json_get(root, "a", cJSON_String)->valuestring, "fastapi");
+	assert_string_equal(json_get(root, "b", cJSON_String)->valuestring, "django");
+	assert_true(cJSON_IsTrue(json_get(root, "valid", cJSON_True | cJSON_False)));
+	json_get(root, "warnings", cJSON_Array);
+	h = json_get(root, "headline", cJSON_Object);
 	for (int i = 0; i < 2; i++) {
-		cJSON *x = get(h, i ? "b" : "a", cJSON_Object);
+		cJSON *x = json_get(h, i ? "b" : "a", cJSON_Object);
 
 		for (size_t k = 0; k < sizeof(per_side) / sizeof(per_side[0]); k++)
-			get(x, per_side[k], cJSON_Number);
+			json_get(x, per_side[k], cJSON_Number);
 	}
-	assert_int_equal(get(get(h, "a", cJSON_Object), "requests", cJSON_Number)->valueint, REQS);
-	assert_true(get(get(h, "ratio_b_a", cJSON_Object), "p50", cJSON_Number)->valuedouble > 1);
-	c = cJSON_GetArrayItem(get(root, "causes", cJSON_Array), 0);
+	assert_int_equal(json_get(json_get(h, "a", cJSON_Object), "requests", cJSON_Number)->valueint, REQS);
+	assert_true(json_get(json_get(h, "ratio_b_a", cJSON_Object), "p50", cJSON_Number)->valuedouble > 1);
+	c = cJSON_GetArrayItem(json_get(root, "causes", cJSON_Array), 0);
 	assert_non_null(c);
-	assert_string_equal(get(c, "class", cJSON_String)->valuestring, "fsync");
-	assert_int_equal(get(c, "delta_ns_per_request", cJSON_Number)->valuedouble, 2 * MS);
-	assert_true(get(c, "share", cJSON_Number)->valuedouble == 1);
-	assert_non_null(strstr(get(c, "evidence", cJSON_String)->valuestring, "+2.0ms per request"));
-	assert_true(get(root, "covered", cJSON_Number)->valuedouble > 0);
-	get(root, "findings", cJSON_Array);
+	assert_string_equal(json_get(c, "class", cJSON_String)->valuestring, "fsync");
+	assert_int_equal(json_get(c, "delta_ns_per_request", cJSON_Number)->valuedouble, 2 * MS);
+	assert_true(json_get(c, "share", cJSON_Number)->valuedouble == 1);
+	assert_non_null(strstr(json_get(c, "evidence", cJSON_String)->valuestring, "+2.0ms per request"));
+	assert_true(json_get(root, "covered", cJSON_Number)->valuedouble > 0);
+	json_get(root, "findings", cJSON_Array);
 	cJSON_Delete(root);
 	free(js);
 	explain_free(&r);

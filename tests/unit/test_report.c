@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
+#include "json_check.h"
 #include <cjson/cJSON.h>
 #include "model/model.h"
 #include "report/report.h"
@@ -46,17 +47,6 @@ static void build(struct model *m)
 	target_file(t, 7, 99, 1)->total_ns = 5000000;
 }
 
-static cJSON *get(cJSON *o, const char *name, int type)
-{
-	cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
-
-	if (!v || !(v->type & type)) {
-		print_error("missing or wrong type: %s\n", name);
-		fail();
-	}
-	return v;
-}
-
 static void test_json_contract(void **s)
 {
 	struct model m;
@@ -69,37 +59,37 @@ static void test_json_contract(void **s)
 	assert_non_null(js);
 	root = cJSON_Parse(js);
 	assert_non_null(root);
-	assert_string_equal(get(root, "iogap", cJSON_String)->valuestring, IOGAP_VERSION);
-	assert_int_equal(get(root, "format", cJSON_Number)->valueint, 1);
-	assert_int_equal(get(root, "duration_ns", cJSON_Number)->valuedouble, 2e9);
-	assert_int_equal(get(root, "drops", cJSON_Number)->valueint, 3);
-	t = cJSON_GetArrayItem(get(root, "targets", cJSON_Array), 0);
-	assert_string_equal(get(t, "name", cJSON_String)->valuestring, "django");
-	assert_string_equal(get(t, "kind", cJSON_String)->valuestring, "cgroup");
-	assert_string_equal(get(t, "cgroup", cJSON_String)->valuestring, "/seedbench/django");
-	assert_int_equal(cJSON_GetArraySize(get(t, "pids", cJSON_Array)), 2);
-	assert_int_equal(get(t, "syscalls", cJSON_Number)->valueint, 5000);
-	f = cJSON_GetArrayItem(get(t, "file", cJSON_Array), 0);
-	assert_string_equal(get(f, "op", cJSON_String)->valuestring, "pread");
-	assert_string_equal(get(f, "fd_kind", cJSON_String)->valuestring, "file");
-	assert_int_equal(get(f, "count", cJSON_Number)->valueint, 1000);
-	assert_int_equal(get(f, "errors", cJSON_Number)->valueint, 0);
-	assert_int_equal(get(f, "bytes", cJSON_Number)->valueint, 4096000);
-	lat = get(f, "lat", cJSON_Object);
-	assert_int_equal(get(lat, "mean", cJSON_Number)->valueint, 5000);
-	get(lat, "p50", cJSON_Number);
-	get(lat, "p95", cJSON_Number);
-	get(lat, "p99", cJSON_Number);
-	assert_int_equal(get(lat, "max", cJSON_Number)->valueint, 9000);
+	assert_string_equal(json_get(root, "iogap", cJSON_String)->valuestring, IOGAP_VERSION);
+	assert_int_equal(json_get(root, "format", cJSON_Number)->valueint, 1);
+	assert_int_equal(json_get(root, "duration_ns", cJSON_Number)->valuedouble, 2e9);
+	assert_int_equal(json_get(root, "drops", cJSON_Number)->valueint, 3);
+	t = cJSON_GetArrayItem(json_get(root, "targets", cJSON_Array), 0);
+	assert_string_equal(json_get(t, "name", cJSON_String)->valuestring, "django");
+	assert_string_equal(json_get(t, "kind", cJSON_String)->valuestring, "cgroup");
+	assert_string_equal(json_get(t, "cgroup", cJSON_String)->valuestring, "/seedbench/django");
+	assert_int_equal(cJSON_GetArraySize(json_get(t, "pids", cJSON_Array)), 2);
+	assert_int_equal(json_get(t, "syscalls", cJSON_Number)->valueint, 5000);
+	f = cJSON_GetArrayItem(json_get(t, "file", cJSON_Array), 0);
+	assert_string_equal(json_get(f, "op", cJSON_String)->valuestring, "pread");
+	assert_string_equal(json_get(f, "fd_kind", cJSON_String)->valuestring, "file");
+	assert_int_equal(json_get(f, "count", cJSON_Number)->valueint, 1000);
+	assert_int_equal(json_get(f, "errors", cJSON_Number)->valueint, 0);
+	assert_int_equal(json_get(f, "bytes", cJSON_Number)->valueint, 4096000);
+	lat = json_get(f, "lat", cJSON_Object);
+	assert_int_equal(json_get(lat, "mean", cJSON_Number)->valueint, 5000);
+	json_get(lat, "p50", cJSON_Number);
+	json_get(lat, "p95", cJSON_Number);
+	json_get(lat, "p99", cJSON_Number);
+	assert_int_equal(json_get(lat, "max", cJSON_Number)->valueint, 9000);
 	/* p50 of 4000..5998 is ~5000, within 5% */
-	assert_in_range(get(lat, "p50", cJSON_Number)->valueint, 4750, 5250);
-	f = cJSON_GetArrayItem(get(t, "file", cJSON_Array), 1);
-	assert_string_equal(get(f, "fd_kind", cJSON_String)->valuestring, "tcp");
-	assert_string_equal(get(f, "class", cJSON_String)->valuestring, "net");
-	f = cJSON_GetArrayItem(get(t, "files", cJSON_Array), 0);
-	assert_string_equal(get(f, "path", cJSON_String)->valuestring, "/data/db.sqlite3");
-	assert_int_equal(get(f, "total_ns", cJSON_Number)->valueint, 5000000);
-	assert_int_equal(get(get(t, "syscall_counts", cJSON_Object), "pread64", cJSON_Number)->valueint, 1000);
+	assert_in_range(json_get(lat, "p50", cJSON_Number)->valueint, 4750, 5250);
+	f = cJSON_GetArrayItem(json_get(t, "file", cJSON_Array), 1);
+	assert_string_equal(json_get(f, "fd_kind", cJSON_String)->valuestring, "tcp");
+	assert_string_equal(json_get(f, "class", cJSON_String)->valuestring, "net");
+	f = cJSON_GetArrayItem(json_get(t, "files", cJSON_Array), 0);
+	assert_string_equal(json_get(f, "path", cJSON_String)->valuestring, "/data/db.sqlite3");
+	assert_int_equal(json_get(f, "total_ns", cJSON_Number)->valueint, 5000000);
+	assert_int_equal(json_get(json_get(t, "syscall_counts", cJSON_Object), "pread64", cJSON_Number)->valueint, 1000);
 	cJSON_Delete(root);
 	free(js);
 	model_free(&m);
