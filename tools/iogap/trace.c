@@ -7,7 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <sys/utsname.h>
 #include <cjson/cJSON.h>
 #include "collect/collector.h"
 #include "commands.h"
@@ -126,30 +125,40 @@ static cJSON *interval_events(const struct model *cur, const struct model *prev)
 	return ev;
 }
 
+/* The figures since prev, into delta (freed by the caller on success); prev becomes cur. */
+static int interval_take(struct model *delta, const struct model *cur, struct model *prev)
+{
+	int err = model_delta(delta, cur, prev);
+
+	model_free(prev);
+	if (model_copy(prev, cur) && !err)
+		err = -ENOMEM;
+	if (err)
+		model_free(delta);    /* what model_delta made before it failed, or all of it */
+	return err;
+}
+
 /* One interval into the recording: the figures since prev; prev becomes the current model. */
 static int record_interval(struct rec_writer *w, const char *path, struct model *cur,
 			   struct model *prev)
 {
 	struct model delta;
-	cJSON *ev;
-	int err = model_delta(&delta, cur, prev);
+	cJSON *ev = interval_events(cur, prev);
+	int err = interval_take(&delta, cur, prev);
 
 	if (err) {
 		fprintf(stderr, "iogap: cannot record an interval: %s\n", strerror(-err));
+		cJSON_Delete(ev);
 		return err;
 	}
 	model_prune_idle(&delta);
 	model_keep_top_files(&delta, REC_INTERVAL_FILES);   /* the trailer has them all */
-	ev = interval_events(cur, prev);
 	err = recording_append(w, cur->duration_ns, &delta, ev);
 	if (err)
 		fprintf(stderr, "iogap: cannot write %s: %s (the recording keeps what was written "
 			"before)\n", path, strerror(-err));
 	cJSON_Delete(ev);
 	model_free(&delta);
-	model_free(prev);
-	if (!err && model_copy(prev, cur))
-		err = -ENOMEM;
 	return err;
 }
 
@@ -244,14 +253,12 @@ static int run(const struct iogap_opts *o, enum run_mode mode)
 			if (live_table) {
 				struct model delta;
 
-				if (!model_delta(&delta, &c.model, &prev)) {
+				if (!interval_take(&delta, &c.model, &prev)) {
 					if (out == stdout && isatty(STDOUT_FILENO) && !o->json)
 						printf("\033[H\033[2J");
 					cli_print_model(o, out, &delta, true);
 					model_free(&delta);
 				}
-				model_free(&prev);
-				model_copy(&prev, &c.model);
 			}
 		}
 		if (now >= deadline || !collector_alive(&c))

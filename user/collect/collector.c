@@ -282,9 +282,20 @@ static int register_cgroup(const char *path, uint64_t id, void *ctx)
 	return 0;
 }
 
-/* A cgroup target in the next slot; its container identity when its path has one. */
+/* The target traced by the cgroup at path (below the mount), or NULL. */
+static struct target *cgroup_target(struct collector *c, const char *path)
+{
+	for (size_t i = 0; i < c->model.ntargets; i++)
+		if (!strcmp(c->model.targets[i].cgroup, path))
+			return &c->model.targets[i];
+	return NULL;
+}
+
+/* A cgroup target in the next slot, with the container identity given, or else the one its
+ * path has (read from the runtime's metadata). */
 static struct target *add_cgroup_target(struct collector *c, const char *path,
-					enum target_kind kind, const char *name)
+					enum target_kind kind, const char *name,
+					const struct container_ident *known)
 {
 	struct container_ident ci;
 	char abs[PATH_MAX];
@@ -316,7 +327,9 @@ static struct target *add_cgroup_target(struct collector *c, const char *path,
 	free(t->cgroup);
 	t->cgroup = strdup(rel);
 	t->cgroup_id = id;
-	if (kind != TARGET_COMMAND && container_identify(rel, &ci) == 1) {
+	if (known) {
+		container_ident_to_meta(known, &t->ctr);
+	} else if (kind != TARGET_COMMAND && container_identify(rel, &ci) == 1) {
 		container_read_metadata(&c->roots, &ci);
 		container_ident_to_meta(&ci, &t->ctr);
 	}
@@ -386,12 +399,10 @@ static void target_pid_note(struct target *t, pid_t pid)
 
 static struct target *add_container(struct collector *c, const struct container_entry *e)
 {
-	struct target *t = add_cgroup_target(c, e->cgroup, TARGET_CONTAINER, e->id.name);
+	struct target *t = add_cgroup_target(c, e->cgroup, TARGET_CONTAINER, e->id.name, &e->id);
 
 	if (!t)
 		return NULL;
-	container_meta_free(&t->ctr);
-	container_ident_to_meta(&e->id, &t->ctr);
 	for (size_t j = 0; j < e->npids; j++)
 		target_pid_note(t, e->pids[j]);
 	return t;
@@ -413,25 +424,16 @@ static int add_container_targets(struct collector *c, const struct collector_opt
 		return 1;
 	}
 	for (int i = 0; i < o->ncontainers; i++) {
-		bool dup = false;
-
 		if (containers_match(list, n, o->containers[i], &idx, err, sizeof(err))) {
 			fprintf(stderr, "iogap: cannot trace container %s: %s\n", o->containers[i], err);
 			goto out;
 		}
-		for (size_t j = 0; j < c->model.ntargets; j++)
-			dup |= !strcmp(c->model.targets[j].cgroup, list[idx].cgroup);
-		if (!dup && !add_container(c, &list[idx]))
+		if (!cgroup_target(c, list[idx].cgroup) && !add_container(c, &list[idx]))
 			goto out;
 	}
-	for (size_t i = 0; o->all_containers && i < n; i++) {
-		bool dup = false;
-
-		for (size_t j = 0; j < c->model.ntargets; j++)
-			dup |= !strcmp(c->model.targets[j].cgroup, list[i].cgroup);
-		if (!dup && !add_container(c, &list[i]))
+	for (size_t i = 0; o->all_containers && i < n; i++)
+		if (!cgroup_target(c, list[i].cgroup) && !add_container(c, &list[i]))
 			goto out;
-	}
 	if (o->host) {
 		struct target *t = model_target_add(&c->model, "host", TARGET_CGROUP);
 
@@ -479,9 +481,10 @@ static void cgroup_created(struct collector *c, const struct cgroup_event *e)
 	container_read_metadata(&c->roots, &ci);
 	if (cgroup_resolve(c->cg_mount, e->path, abs, sizeof(abs)))
 		return;
-	for (size_t i = 0; i < c->model.ntargets; i++)
-		if (!strcmp(c->model.targets[i].cgroup, e->path) && c->model.targets[i].stopped_ns)
-			t = &c->model.targets[i];       /* a stopped container started again */
+	t = cgroup_target(c, e->path);
+	if (t && !t->stopped_ns)
+		t = NULL;
+	/* else a stopped container started again: its target goes on */
 	if (!t && parent && (int)e->hdr.slot != c->host_slot) {
 		/* the parent was only a directory for containers: its slot is the child's now */
 		uint64_t pid_ = parent->cgroup_id;
@@ -662,7 +665,7 @@ int collector_open(struct collector *c, const struct collector_opts *o)
 		if (add_pid_target(c, o->pids[i]))
 			goto fail;
 	for (int i = 0; i < o->ncgroups; i++)
-		if (!add_cgroup_target(c, o->cgroups[i], TARGET_CGROUP, NULL))
+		if (!add_cgroup_target(c, o->cgroups[i], TARGET_CGROUP, NULL, NULL))
 			goto fail;
 	if (add_container_targets(c, o))
 		goto fail;
@@ -675,7 +678,7 @@ int collector_open(struct collector *c, const struct collector_opts *o)
 		}
 		c->has_cmd = true;
 		if (!add_cgroup_target(c, c->cmd.cgroup, TARGET_COMMAND, strrchr(o->cmd_argv[0], '/') ?
-				       strrchr(o->cmd_argv[0], '/') + 1 : o->cmd_argv[0]))
+				       strrchr(o->cmd_argv[0], '/') + 1 : o->cmd_argv[0], NULL))
 			goto fail;
 		target_pid_add(&c->model.targets[c->model.ntargets - 1], c->cmd.pid);
 	}

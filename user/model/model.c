@@ -1043,14 +1043,6 @@ void model_prune_idle(struct model *m)
 	}
 }
 
-static int cmp_file_time(const void *a, const void *b)
-{
-	const struct file_stat *x = a, *y = b;
-
-	return x->total_ns != y->total_ns ? (x->total_ns < y->total_ns ? 1 : -1) :
-	       x->count != y->count ? (x->count < y->count ? 1 : -1) : 0;
-}
-
 void model_keep_top_files(struct model *m, size_t n)
 {
 	for (size_t i = 0; i < m->ntargets; i++) {
@@ -1058,7 +1050,7 @@ void model_keep_top_files(struct model *m, size_t n)
 
 		if (t->nfiles <= n)
 			continue;
-		qsort(t->files, t->nfiles, sizeof(*t->files), cmp_file_time);
+		qsort(t->files, t->nfiles, sizeof(*t->files), cmp_files);
 		for (size_t j = n; j < t->nfiles; j++)
 			free(t->files[j].path);
 		t->nfiles = n;
