@@ -147,7 +147,7 @@ static uint32_t inode_generation(const char *path)
 }
 
 /* Files already open when tracing starts have no open event: take their paths from /proc. */
-static void scan_open_files(struct target *t, pid_t pid)
+static void scan_open_files(struct file_table *ft, uint32_t slot, pid_t pid)
 {
 	char dir[64], p[PATH_MAX], link[PATH_MAX];
 	struct dirent *de;
@@ -167,8 +167,8 @@ static void scan_open_files(struct target *t, pid_t pid)
 		if (n <= 0 || link[0] != '/' || stat(p, &st) || !(S_ISREG(st.st_mode) || S_ISDIR(st.st_mode)))
 			continue;
 		link[n] = 0;
-		target_file_set_path(t, (major(st.st_dev) << 20) | minor(st.st_dev), st.st_ino,
-				     inode_generation(p), link);
+		files_set_path(ft, slot, (major(st.st_dev) << 20) | minor(st.st_dev), st.st_ino,
+			       inode_generation(p), link);
 	}
 	closedir(d);
 }
@@ -225,7 +225,7 @@ static int handle_event(void *ctx, void *data, size_t size)
 		if (size < sizeof(*e))
 			return 0;
 		resolve_path(e, path, sizeof(path));
-		target_file_set_path(t, e->dev, e->ino, e->gen, path);
+		files_set_path(&c->files, h->slot, e->dev, e->ino, e->gen, path);
 		/* a process loading SQLite (ld.so or dlopen): attach now; a launched one waits for it */
 		if (e->stopped || sqlite_probes_is_lib(e->path))
 			sqlite_probes_attach_file(&c->sq, &c->model, h->slot, h->pid, e->path);
@@ -585,11 +585,11 @@ static void scan_target_files(struct collector *c)
 
 			for (int j = 0; j < n; j++) {
 				target_pid_note(t, pids[j]);
-				scan_open_files(t, pids[j]);
+				scan_open_files(&c->files, i, pids[j]);
 			}
 		} else {
 			for (size_t j = 0; j < t->npids; j++)
-				scan_open_files(t, t->pids[j]);
+				scan_open_files(&c->files, i, t->pids[j]);
 		}
 	}
 }
@@ -648,6 +648,10 @@ int collector_open(struct collector *c, const struct collector_opts *o)
 	c->ncpus = libbpf_num_possible_cpus();
 	c->cg_paths = calloc(IOGAP_MAX_SLOTS, PATH_MAX);
 	c->buf = calloc(c->ncpus, sizeof(struct io_stats));
+	if (files_init(&c->files)) {
+		free(c->buf);
+		c->buf = NULL;
+	}
 	if (c->ncpus <= 0 || !c->cg_paths || !c->buf)
 		goto fail;
 	if (have_cg) {
@@ -811,28 +815,6 @@ static void snapshot_ops(struct collector *c)
 	}
 }
 
-static void snapshot_files(struct collector *c)
-{
-	int fd = bpf_map__fd(c->skel->maps.file_stats);
-	struct file_key key, next, *prev = NULL;
-	struct file_stats sum;
-
-	while (!bpf_map_get_next_key(fd, prev, &next)) {
-		key = next;
-		prev = &key;
-		if (bpf_map_lookup_elem(fd, &key, &sum))
-			continue;
-		struct target *t = slot_target(c, key.slot);
-		struct file_stat *f = t ? target_file(t, key.dev, key.ino, key.gen) : NULL;
-
-		if (!f)
-			continue;
-		f->count = sum.count;
-		f->total_ns = sum.total_ns;
-		f->bytes = sum.bytes;
-	}
-}
-
 static void snapshot_syscalls(struct collector *c)
 {
 	int fd = bpf_map__fd(c->skel->maps.sys_counts);
@@ -895,13 +877,12 @@ int collector_snapshot(struct collector *c)
 		attach_sqlite_existing(c);
 	}
 	sqlite_probes_snapshot(&c->sq, &c->model);
-	if (c->skel) {
-		sqlite_probes_fsync_snapshot(c->skel, &c->model);
+	if (c->skel)
 		net_probes_snapshot(c->skel, &c->model);
-	}
 	budget_probes_snapshot(&c->bud, &c->model);
 	snapshot_ops(c);
-	snapshot_files(c);
+	files_snapshot(&c->files, bpf_map__fd(c->skel->maps.file_stats),
+		       bpf_map__fd(c->skel->maps.sq_fsync), &c->model);
 	snapshot_syscalls(c);
 	snapshot_counters(c);
 	c->model.duration_ns = collector_now_ns() - c->model.start_ns;
@@ -958,4 +939,5 @@ void collector_close(struct collector *c)
 	c->cg_paths = NULL;
 	free(c->buf);
 	c->buf = NULL;
+	files_free(&c->files);
 }

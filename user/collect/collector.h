@@ -13,6 +13,7 @@
 #include "collect/net_probes.h"
 #include "collect/budget_probes.h"
 #include "collect/containers.h"
+#include "collect/files.h"
 #include "model/model.h"
 
 /* The modules of collector_opts.modules; the syscall module (file I/O) is always loaded. */
@@ -56,6 +57,7 @@ struct collector {
 	struct sqlite_probes sq;
 	struct net_probes net;
 	struct budget_probes bud;
+	struct file_table files;  /* the inodes in use, their paths */
 	uint64_t last_rescan_ns;
 };
 

@@ -427,27 +427,6 @@ void sqlite_probes_snapshot(struct sqlite_probes *p, struct model *m)
 	}
 }
 
-void sqlite_probes_fsync_snapshot(struct syscalls_bpf *sys, struct model *m)
-{
-	struct sq_file_key fk, fnext, *fprev = NULL;
-	int fd = bpf_map__fd(sys->maps.sq_fsync);
-
-	while (!bpf_map_get_next_key(fd, fprev, &fnext)) {
-		struct sq_file_stats fs;
-		struct sq_fsync_stat *f;
-
-		fk = fnext;
-		fprev = &fk;
-		if (fk.slot >= m->ntargets || bpf_map_lookup_elem(fd, &fk, &fs))
-			continue;
-		f = target_sq_fsync(&m->targets[fk.slot], fk.dev, fk.ino, fk.gen);
-		if (f) {
-			f->count = fs.count;
-			f->total_ns = fs.total_ns;
-		}
-	}
-}
-
 /* Keeps a process's links for detach_parallel at close (or destroys them now if out of memory). */
 static void bury_links(struct sqlite_probes *p, struct sq_proc *pr)
 {

@@ -47,8 +47,6 @@ int sqlite_probes_attach_command(struct sqlite_probes *p, struct model *m, __u32
 void sqlite_probes_text(struct sqlite_probes *p, const void *event, size_t size);
 /* Reads the SQLite maps into the model (cumulative). */
 void sqlite_probes_snapshot(struct sqlite_probes *p, struct model *m);
-/* SQLite's fsyncs by file (measured by the syscall module) into the model. */
-void sqlite_probes_fsync_snapshot(struct syscalls_bpf *sys, struct model *m);
 /* Drops processes that are gone (their uprobes went with them). */
 void sqlite_probes_reap(struct sqlite_probes *p);
 bool sqlite_probes_known(struct sqlite_probes *p, pid_t pid);

@@ -192,6 +192,26 @@ struct file_stat *target_file(struct target *t, uint32_t dev, uint64_t ino, uint
 	return f;
 }
 
+uint64_t model_hash_str(const char *s)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;   /* FNV-1a 64 */
+
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		h ^= *p;
+		h *= 0x100000001b3ULL;
+	}
+	return h;
+}
+
+struct file_stat *target_file_by_path(struct target *t, const char *path)
+{
+	struct file_stat *f = target_file(t, 0, model_hash_str(path), 0);
+
+	if (f && !f->path && !(f->path = strdup(path)))
+		return NULL;
+	return f;
+}
+
 const char *target_file_path(const struct target *t, uint32_t dev, uint64_t ino, uint32_t gen)
 {
 	const char *fallback = NULL;

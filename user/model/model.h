@@ -161,6 +161,11 @@ void container_meta_copy(struct container_meta *dst, const struct container_meta
 void container_meta_free(struct container_meta *c);
 struct op_stats *target_op(struct target *t, unsigned op, unsigned fd_kind);
 struct file_stat *target_file(struct target *t, uint32_t dev, uint64_t ino, uint32_t gen);
+/* A path's own entry, which every inode of the path adds to: device 0, which no file has, and
+ * model_hash_str(path) for its inode number (SQLite's fsyncs of the path take the same key). */
+struct file_stat *target_file_by_path(struct target *t, const char *path);
+/* FNV-1a 64 of a string: a stable name across runs. */
+uint64_t model_hash_str(const char *s);
 int target_file_set_path(struct target *t, uint32_t dev, uint64_t ino, uint32_t gen, const char *path);
 /* The path of a file; a file seen only in /proc when tracing began has generation 0. */
 const char *target_file_path(const struct target *t, uint32_t dev, uint64_t ino, uint32_t gen);

@@ -160,13 +160,7 @@ static void prom_hist(FILE *out, const char *name, const struct prom_label *l, i
 /* A stable name for a statement across scrapes and runs: FNV-1a 64 of its template. */
 static void stmt_hash(char out[17], const char *sql)
 {
-	uint64_t h = 0xcbf29ce484222325ULL;
-
-	for (const unsigned char *p = (const unsigned char *)sql; *p; p++) {
-		h ^= *p;
-		h *= 0x100000001b3ULL;
-	}
-	snprintf(out, 17, "%016" PRIx64, h);
+	snprintf(out, 17, "%016" PRIx64, model_hash_str(sql));
 }
 
 static int prom_targets_init(struct prom_target *pt, const struct model *m)

@@ -1,0 +1,268 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+/* The collector's table of inodes in use: see files.h. */
+#include <errno.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <bpf/bpf.h>
+#include "collect/files.h"
+#include "syscalls.h"
+#include "sqlite.h"
+
+#define NBUCKETS 4096     /* power of two; chains stay short at the kernel maps' sizes */
+
+struct file_node {
+	struct file_node *next;
+	uint64_t ino;
+	uint32_t slot, dev, gen;
+	bool is_path;             /* a path's newest inode (key: slot, path hash), not an inode */
+	bool held;                /* retired, kept because its path still names it */
+	char *path;
+	uint64_t born;            /* the snapshot it was first seen in (0: before any) */
+	uint64_t seen;            /* the last snapshot it was in a kernel map */
+	uint64_t moved;           /* the last snapshot its figures changed */
+	struct file_stats last;   /* file_stats as last read */
+	struct sq_file_stats sq_last;
+	uint64_t named_ino;       /* a path's node: the inode it names */
+	uint32_t named_dev, named_gen;
+};
+
+static size_t bucket_of(uint32_t slot, uint32_t dev, uint64_t ino, uint32_t gen, bool is_path)
+{
+	uint64_t h = ino * 0x9e3779b97f4a7c15ULL ^ ((uint64_t)dev << 32 | gen) ^ (uint64_t)slot << 7 ^ is_path;
+
+	return (h ^ h >> 29) & (NBUCKETS - 1);
+}
+
+static struct file_node *find(struct file_table *ft, uint32_t slot, uint32_t dev, uint64_t ino,
+			      uint32_t gen, bool is_path, bool create)
+{
+	size_t b = bucket_of(slot, dev, ino, gen, is_path);
+	struct file_node *n;
+
+	for (n = ft->buckets[b]; n; n = n->next)
+		if (n->ino == ino && n->dev == dev && n->gen == gen && n->slot == slot && n->is_path == is_path)
+			return n;
+	if (!create || !(n = calloc(1, sizeof(*n))))
+		return NULL;
+	n->slot = slot;
+	n->dev = dev;
+	n->ino = ino;
+	n->gen = gen;
+	n->is_path = is_path;
+	n->born = ft->snapshots;
+	n->next = ft->buckets[b];
+	ft->buckets[b] = n;
+	ft->n++;
+	return n;
+}
+
+int files_init(struct file_table *ft)
+{
+	memset(ft, 0, sizeof(*ft));
+	ft->buckets = calloc(NBUCKETS, sizeof(*ft->buckets));
+	return ft->buckets ? 0 : -ENOMEM;
+}
+
+void files_free(struct file_table *ft)
+{
+	for (size_t b = 0; ft->buckets && b < NBUCKETS; b++)
+		for (struct file_node *n = ft->buckets[b], *next; n; n = next) {
+			next = n->next;
+			free(n->path);
+			free(n);
+		}
+	free(ft->buckets);
+	memset(ft, 0, sizeof(*ft));
+}
+
+/* The newest inode opened under a path: the one the path names now. */
+static void path_names(struct file_table *ft, const struct file_node *n)
+{
+	struct file_node *p = find(ft, n->slot, 0, model_hash_str(n->path), 0, true, true);
+
+	if (p) {
+		p->named_ino = n->ino;
+		p->named_dev = n->dev;
+		p->named_gen = n->gen;
+	}
+}
+
+static bool path_still_names(struct file_table *ft, const struct file_node *n)
+{
+	struct file_node *p = find(ft, n->slot, 0, model_hash_str(n->path), 0, true, false);
+
+	return p && p->named_ino == n->ino && p->named_dev == n->dev && p->named_gen == n->gen;
+}
+
+int files_set_path(struct file_table *ft, uint32_t slot, uint32_t dev, uint64_t ino, uint32_t gen,
+		   const char *path)
+{
+	struct file_node *n = find(ft, slot, dev, ino, gen, false, true);
+	char *p;
+
+	if (!n)
+		return -ENOMEM;
+	if (!n->path || strcmp(n->path, path)) {
+		if (!(p = strdup(path)))
+			return -ENOMEM;
+		free(n->path);
+		n->path = p;
+	}
+	path_names(ft, n);
+	return 0;
+}
+
+static struct target *slot_target(struct model *m, uint32_t slot)
+{
+	return slot < m->ntargets ? &m->targets[slot] : NULL;
+}
+
+/* A node first seen without a path waits one snapshot for its open event (the ring buffer may
+ * not have been read up to it), then counts by inode. */
+static bool pending(const struct file_table *ft, const struct file_node *n)
+{
+	return !n->path && n->born == ft->snapshots;
+}
+
+/* The kernel's cumulative figures v for n: what is new goes to n's path (or inode) in m. */
+static void add_file(struct file_table *ft, struct file_node *n, const struct file_stats *v,
+		     struct model *m)
+{
+	struct target *t = slot_target(m, n->slot);
+	struct file_stats d;
+	struct file_stat *f;
+
+	n->seen = ft->snapshots;
+	if (pending(ft, n))
+		return;
+	/* below what was read: the entry was made anew (after a retirement raced an operation) */
+	d.count = v->count >= n->last.count ? v->count - n->last.count : v->count;
+	d.total_ns = v->total_ns >= n->last.total_ns ? v->total_ns - n->last.total_ns : v->total_ns;
+	d.bytes = v->bytes >= n->last.bytes ? v->bytes - n->last.bytes : v->bytes;
+	n->last = *v;
+	if (!d.count && !d.total_ns && !d.bytes)
+		return;
+	n->moved = ft->snapshots;
+	f = !t ? NULL : n->path ? target_file_by_path(t, n->path) : target_file(t, n->dev, n->ino, n->gen);
+	if (f) {
+		f->count += d.count;
+		f->total_ns += d.total_ns;
+		f->bytes += d.bytes;
+	}
+}
+
+static void add_sq(struct file_table *ft, struct file_node *n, const struct sq_file_stats *v,
+		   struct model *m)
+{
+	struct target *t = slot_target(m, n->slot);
+	struct sq_file_stats d;
+	struct sq_fsync_stat *f = NULL;
+
+	n->seen = ft->snapshots;
+	if (pending(ft, n))
+		return;
+	d.count = v->count >= n->sq_last.count ? v->count - n->sq_last.count : v->count;
+	d.total_ns = v->total_ns >= n->sq_last.total_ns ? v->total_ns - n->sq_last.total_ns : v->total_ns;
+	n->sq_last = *v;
+	if (!d.count && !d.total_ns)
+		return;
+	n->moved = ft->snapshots;
+	if (t && n->path) {
+		/* its path's file entry names it (target_file_path) */
+		if (target_file_by_path(t, n->path))
+			f = target_sq_fsync(t, 0, model_hash_str(n->path), 0);
+	} else if (t) {
+		f = target_sq_fsync(t, n->dev, n->ino, n->gen);
+	}
+	if (f) {
+		f->count += d.count;
+		f->total_ns += d.total_ns;
+	}
+}
+
+/* The kernel entry of an inode first seen now: its path, if /proc gave it without a generation. */
+static struct file_node *node_for(struct file_table *ft, uint32_t slot, uint32_t dev, uint64_t ino,
+				  uint32_t gen)
+{
+	struct file_node *n = find(ft, slot, dev, ino, gen, false, true), *any;
+
+	if (n && !n->path && gen && (any = find(ft, slot, dev, ino, 0, false, false)) && any->path)
+		n->path = strdup(any->path);
+	return n;
+}
+
+static void retire(struct file_table *ft, struct file_node *n, int file_fd, int sq_fd, struct model *m)
+{
+	struct file_key fk = { .ino = n->ino, .dev = n->dev, .gen = n->gen, .slot = n->slot };
+	struct sq_file_key sk = { .ino = n->ino, .dev = n->dev, .gen = n->gen, .slot = n->slot };
+	struct file_stats fv;
+	struct sq_file_stats sv;
+
+	/* read and deleted in one step: nothing done before the deletion is lost */
+	if (!bpf_map_lookup_and_delete_elem(file_fd, &fk, &fv))
+		add_file(ft, n, &fv, m);
+	if (sq_fd >= 0 && !bpf_map_lookup_and_delete_elem(sq_fd, &sk, &sv))
+		add_sq(ft, n, &sv, m);
+	memset(&n->last, 0, sizeof(n->last));
+	memset(&n->sq_last, 0, sizeof(n->sq_last));
+	ft->retired++;
+}
+
+/* One kernel map's entries into the model: file_stats, or SQLite's fsyncs by file (same key). */
+static void read_map(struct file_table *ft, int fd, bool sq, struct model *m)
+{
+	struct file_key key, next, *prev = NULL;
+	union { struct file_stats f; struct sq_file_stats s; } v;
+	struct file_node *n;
+
+	_Static_assert(sizeof(struct sq_file_key) == sizeof(struct file_key) &&
+		       offsetof(struct sq_file_key, slot) == offsetof(struct file_key, slot) &&
+		       offsetof(struct sq_file_key, gen) == offsetof(struct file_key, gen), "file keys");
+	while (fd >= 0 && !bpf_map_get_next_key(fd, prev, &next)) {
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(fd, &key, &v) || !(n = node_for(ft, key.slot, key.dev, key.ino, key.gen)))
+			continue;
+		if (sq)
+			add_sq(ft, n, &v.s, m);
+		else
+			add_file(ft, n, &v.f, m);
+	}
+}
+
+void files_snapshot(struct file_table *ft, int file_fd, int sq_fd, struct model *m)
+{
+	ft->snapshots++;
+	read_map(ft, sq_fd, true, m);
+	read_map(ft, file_fd, false, m);
+	/* idle since the last snapshot: out of the kernel maps (deleting while walking a map would
+	 * restart the walk, so this is a pass of its own) */
+	for (size_t b = 0; b < NBUCKETS; b++) {
+		for (struct file_node **pp = &ft->buckets[b], *n; (n = *pp);) {
+			bool in_kernel = n->seen == ft->snapshots;
+
+			if (n->is_path || pending(ft, n) || (in_kernel && n->moved == ft->snapshots)) {
+				pp = &n->next;
+				continue;
+			}
+			if (in_kernel) {
+				retire(ft, n, file_fd, sq_fd, m);
+			} else if (!n->held && ((n->path && n->born == 0) || ft->snapshots - (n->seen ? n->seen : n->born) < 2)) {
+				/* a path from /proc, or an open whose figures have not come yet */
+				pp = &n->next;
+				continue;
+			}
+			if (n->path && path_still_names(ft, n)) {
+				n->held = true;
+				pp = &n->next;
+				continue;
+			}
+			*pp = n->next;
+			free(n->path);
+			free(n);
+			ft->n--;
+		}
+	}
+}
