@@ -125,8 +125,14 @@ int BPF_PROG(iogap_switch, bool preempt, struct task_struct *prev, struct task_s
 		if (prev_state == TASK_RUNNING) {
 			ts->bud_state = BS_RUNNABLE;
 		} else {
+			__u8 r = sleep_reason(ts);
+
+			/* a serving thread with no request open waits for work, whatever it waits in */
+			if (ts->served && !ts->req_open &&
+			    (r == BUD_FUTEX || r == BUD_NET_RECV || r == BUD_ACCEPT || r == BUD_SLEEP))
+				r = BUD_IDLE_WAIT;
 			ts->bud_state = BS_BLOCKED;
-			ts->bud_reason = sleep_reason(ts);
+			ts->bud_reason = r;
 		}
 		ts->bud_ts = now;
 	}

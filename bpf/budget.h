@@ -23,6 +23,8 @@ enum budget_class {
 	BUD_SLEEP,
 	BUD_BUSY_SLEEP,           /* a sleep inside SQLite: its busy handler waiting for a lock */
 	BUD_OTHER,                /* another syscall, or off CPU outside any (page fault, ...) */
+	BUD_IDLE_WAIT,            /* a thread that serves HTTP requests, blocked with none open
+	                             (futex, recv, accept, sleep): a pool worker waiting for work */
 	BUD_MAX,
 };
 

@@ -115,16 +115,24 @@ struct fd_info {
 	__u8 kind;
 };
 
+/* A pointer the verifier does not know (read from the fd array, or a void *) as a read-only
+ * typed one: its fields are then plain loads the kernel guards against faults, a few ns each
+ * instead of a helper call per field. */
+extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym;
+#define AS(type, p) ((type *)bpf_rdonly_cast((p), bpf_core_type_id_kernel(type)))
+
 /*
  * What fd refers to, from the current task's fd table. Pointers reached from the trusted task
- * are read with direct (fault-safe) loads; only the fd array slot needs a probe read.
+ * are plain loads; only the fd array slot needs a probe read (the array is of pointers, which
+ * the verifier cannot type).
  */
 static __always_inline void fd_classify(long fd, struct fd_info *fi)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
 	struct files_struct *files = task->files;
 	struct fdtable *fdt;
-	struct file **fds, *file = NULL;
+	struct file **fds, *fp = NULL;
+	struct file *file;
 	struct inode *inode;
 	__u16 mode;
 
@@ -138,31 +146,39 @@ static __always_inline void fd_classify(long fd, struct fd_info *fi)
 	fdt = files->fdt;
 	if (!fdt || fd >= fdt->max_fds)
 		return;
-	fds = BPF_CORE_READ(fdt, fd);
-	bpf_probe_read_kernel(&file, sizeof(file), &fds[fd]);
-	if (!file)
+	fds = fdt->fd;
+	bpf_probe_read_kernel(&fp, sizeof(fp), &fds[fd]);
+	if (!fp)
 		return;
-	inode = BPF_CORE_READ(file, f_inode);
-	mode = BPF_CORE_READ(inode, i_mode);
+	file = AS(struct file, fp);
+	inode = file->f_inode;
+	if (!inode)
+		return;
+	mode = inode->i_mode;
 	switch (mode & S_IFMT) {
 	case S_IFREG:
 	case S_IFDIR:
 	case S_IFLNK:
 	case S_IFBLK:
 		fi->kind = FDK_FILE;
-		fi->ino = BPF_CORE_READ(inode, i_ino);
-		fi->dev = BPF_CORE_READ(inode, i_sb, s_dev);
-		fi->gen = BPF_CORE_READ(inode, i_generation);
+		fi->ino = inode->i_ino;
+		fi->dev = inode->i_sb->s_dev;
+		fi->gen = inode->i_generation;
 		return;
 	case S_IFIFO:
 		fi->kind = FDK_PIPE;
 		return;
 	case S_IFSOCK: {
-		struct socket *sock = BPF_CORE_READ(file, private_data);
-		struct sock *sk = BPF_CORE_READ(sock, sk);
-		__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
-		short type = BPF_CORE_READ(sock, type);
+		struct socket *sock = AS(struct socket, file->private_data);
+		struct sock *sk = sock->sk;
+		__u16 family;
+		short type = sock->type;
 
+		if (!sk) {
+			fi->kind = FDK_OTHER;
+			return;
+		}
+		family = sk->__sk_common.skc_family;
 		fi->sk = (__u64)sk;
 		if (family == AF_UNIX)
 			fi->kind = FDK_UNIX;
@@ -182,15 +198,38 @@ static __always_inline void fd_classify(long fd, struct fd_info *fi)
 SEC("tp_btf/sys_enter")
 int BPF_PROG(iogap_sys_enter, struct pt_regs *regs, long id)
 {
+	struct task_struct *task = bpf_get_current_task_btf();
 	struct thread_state *ts;
 	struct sys_count *sc;
 	struct fd_info fi;
 	__u32 idx, op, flags;
+	__u64 cg = 0;
 	int slot;
 
-	slot = target_slot();
-	if (slot < 0 || slot >= IOGAP_MAX_SLOTS || id < 0 || id >= IOGAP_NR_SYSCALLS)
+	if (id < 0 || id >= IOGAP_NR_SYSCALLS)
 		return 0;
+	/* A target's thread keeps its slot in its state, valid while it stays in the same cgroup
+	 * (a cgroup's slot never changes while it has processes): one task-storage lookup instead
+	 * of a hash lookup and another for the state. Others take the filter's way. */
+	if (have_cgroup_targets)
+		cg = bpf_get_current_cgroup_id();
+	ts = bpf_task_storage_get(&thread_states, task, 0, 0);
+	if (ts && ts->slot_known && ts->slot_cg == cg && ts->slot < IOGAP_MAX_SLOTS) {
+		slot = ts->slot;
+	} else {
+		slot = target_slot();
+		if (slot < 0 || slot >= IOGAP_MAX_SLOTS)
+			return 0;
+		/* every target syscall gets state, so sys_exit needs no target lookup of its own */
+		if (!ts)
+			ts = bpf_task_storage_get(&thread_states, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+		if (!ts) {
+			counter_inc(CNT_TASK_STORAGE_FAIL);
+			return 0;
+		}
+		ts->slot_cg = cg;
+		ts->slot_known = 1;
+	}
 	idx = slot * IOGAP_NR_SYSCALLS + id;
 	sc = bpf_map_lookup_elem(&sys_counts, &idx);
 	if (sc)
@@ -199,13 +238,6 @@ int BPF_PROG(iogap_sys_enter, struct pt_regs *regs, long id)
 	op = op_of_nr[id];
 	if (op >= IOP_MAX)
 		return 0;
-	/* every target syscall gets state, so sys_exit needs no target lookup of its own */
-	ts = bpf_task_storage_get(&thread_states, bpf_get_current_task_btf(), 0,
-				  BPF_LOCAL_STORAGE_GET_F_CREATE);
-	if (!ts) {
-		counter_inc(CNT_TASK_STORAGE_FAIL);
-		return 0;
-	}
 	ts->nr = id;
 	ts->slot = slot;
 	ts->op = op;
@@ -409,6 +441,14 @@ static __always_inline void http_capture(struct thread_state *ts, __u32 slot, lo
 		break;
 	default:
 		return;
+	}
+	/* the thread's open requests: with none, its waits are idle (budget.bpf.c) */
+	if (!write && head != 0x50545448) {
+		if (ts->req_open < 255)
+			ts->req_open++;
+	} else if (write && head == 0x50545448 && ts->req_open) {
+		ts->req_open--;
+		ts->served = 1;
 	}
 	e = event_reserve(sizeof(*e));
 	if (!e)

@@ -42,7 +42,11 @@ struct thread_state {
 	__u64 bud_ts;             /* when the thread entered bud_state */
 	__u8 bud_state;           /* BS_* */
 	__u8 bud_reason;          /* enum budget_class, while blocked */
-	__u8 bud_pad[6];
+	__u8 slot_known;          /* slot is the target of the cgroup slot_cg (sys_enter's cache) */
+	__u8 req_open;            /* HTTP requests it read and has not answered yet (status line) */
+	__u8 served;              /* it has answered a request: a serving thread */
+	__u8 bud_pad[3];
+	__u64 slot_cg;
 };
 
 struct {

@@ -406,7 +406,7 @@ static void test_struct_sizes_known(void **s)
 		{ "tcp_stats", sizeof(struct tcp_stats), 72 },
 		{ "http_route", sizeof(struct http_route), 5080 },
 		{ "budget_info", sizeof(struct budget_info), 48 },
-		{ "thread_stat", sizeof(struct thread_stat), 160 },
+		{ "thread_stat", sizeof(struct thread_stat), 168 },
 	};
 	bool ok = true;
 

@@ -340,7 +340,7 @@ static const char *const budget_names[BUD_MAX] = {
 	[BUD_FILE_WRITE] = "file_write", [BUD_FSYNC] = "fsync", [BUD_LOCK] = "lock",
 	[BUD_FUTEX] = "futex", [BUD_NET_RECV] = "net_recv", [BUD_NET_SEND] = "net_send",
 	[BUD_ACCEPT] = "accept", [BUD_POLL_IDLE] = "poll_idle", [BUD_SLEEP] = "sleep",
-	[BUD_BUSY_SLEEP] = "busy_sleep", [BUD_OTHER] = "other",
+	[BUD_BUSY_SLEEP] = "busy_sleep", [BUD_OTHER] = "other", [BUD_IDLE_WAIT] = "idle_wait",
 };
 
 const char *model_budget_name(unsigned cls)

@@ -33,7 +33,7 @@ static const char *const budget_colors[BUD_MAX] = {
 	[BUD_FILE_WRITE] = "#59a14f", [BUD_FSYNC] = "#edc948", [BUD_LOCK] = "#b07aa1",
 	[BUD_FUTEX] = "#ff9da7", [BUD_NET_RECV] = "#9c755f", [BUD_NET_SEND] = "#f28e2b",
 	[BUD_ACCEPT] = "#86bcb6", [BUD_POLL_IDLE] = "#bab0ac", [BUD_SLEEP] = "#d4a6c8",
-	[BUD_BUSY_SLEEP] = "#8c510a", [BUD_OTHER] = "#6b6b6b",
+	[BUD_BUSY_SLEEP] = "#8c510a", [BUD_OTHER] = "#6b6b6b", [BUD_IDLE_WAIT] = "#d7d7d7",
 };
 
 /* Where a target's latency distribution comes from. */

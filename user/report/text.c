@@ -178,7 +178,7 @@ static void print_net(FILE *out, const struct target *t, double secs)
 
 bool report_budget_idle(unsigned cls)
 {
-	return cls == BUD_POLL_IDLE;
+	return cls == BUD_POLL_IDLE || cls == BUD_IDLE_WAIT;
 }
 
 double report_cpu_pct(const struct target *t, const uint64_t ns[BUD_MAX], double secs)

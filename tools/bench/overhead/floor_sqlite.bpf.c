@@ -1,0 +1,16 @@
+// SPDX-License-Identifier: GPL-2.0
+/* The floor of sqlite_run: empty programs on the probes iogap hits in a step + reset of the
+ * benchmark (sqlite3_step's entry and return, sqlite3_reset's entry) of the library SQLITE_LIB. */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+
+char LICENSE[] SEC("license") = "GPL";
+
+SEC("uprobe/" SQLITE_LIB ":sqlite3_step")
+int floor_step(void *ctx) { return 0; }
+
+SEC("uretprobe/" SQLITE_LIB ":sqlite3_step")
+int floor_step_r(void *ctx) { return 0; }
+
+SEC("uprobe/" SQLITE_LIB ":sqlite3_reset")
+int floor_reset(void *ctx) { return 0; }

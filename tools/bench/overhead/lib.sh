@@ -1,0 +1,30 @@
+# Shared by the overhead scripts (run, sqlite_run, profile); they set $out and the pids array.
+
+# wait_line FILE PATTERN PID: until FILE holds PATTERN (20 s), while PID lives.
+wait_line() {
+	local file=$1 pat=$2 pid=$3 i
+	for ((i = 0; i < 400; i++)); do
+		grep -q -- "$pat" "$file" 2>/dev/null && return 0
+		kill -0 "$pid" 2>/dev/null || return 1
+		sleep 0.05
+	done
+	return 1
+}
+
+# floor_start OBJ: the empty programs of OBJ attached (tools/bench/overhead/floor), until
+# floor_stop; the loader holds them while fd 9 (a fifo it reads) stays open.
+floor_start() {
+	local fifo="$out/floor.fifo"
+	rm -f "$fifo"
+	mkfifo "$fifo"
+	"$out/floor" "$1" <"$fifo" >"$out/floor.out" &
+	floor_pid=$!
+	pids+=("$floor_pid")
+	exec 9>"$fifo"
+	wait_line "$out/floor.out" attached "$floor_pid" || { floor_stop; echo "floor did not attach ($1)" >&2; return 1; }
+}
+floor_stop() {
+	exec 9>&-
+	wait "$floor_pid" 2>/dev/null || true
+	rm -f "$out/floor.fifo"
+}
