@@ -648,7 +648,7 @@ int collector_open(struct collector *c, const struct collector_opts *o)
 	c->ncpus = libbpf_num_possible_cpus();
 	c->cg_paths = calloc(IOGAP_MAX_SLOTS, PATH_MAX);
 	c->buf = calloc(c->ncpus, sizeof(struct io_stats));
-	if (files_init(&c->files)) {
+	if (files_init(&c->files, c->ncpus)) {
 		free(c->buf);
 		c->buf = NULL;
 	}

@@ -58,11 +58,16 @@ static struct file_node *find(struct file_table *ft, uint32_t slot, uint32_t dev
 	return n;
 }
 
-int files_init(struct file_table *ft)
+int files_init(struct file_table *ft, int ncpus)
 {
 	memset(ft, 0, sizeof(*ft));
+	ft->ncpus = ncpus;
 	ft->buckets = calloc(NBUCKETS, sizeof(*ft->buckets));
-	return ft->buckets ? 0 : -ENOMEM;
+	ft->buf = calloc(ncpus > 0 ? ncpus : 1, sizeof(struct file_stats));
+	if (ft->buckets && ft->buf && ncpus > 0)
+		return 0;
+	files_free(ft);
+	return -ENOMEM;
 }
 
 void files_free(struct file_table *ft)
@@ -74,7 +79,21 @@ void files_free(struct file_table *ft)
 			free(n);
 		}
 	free(ft->buckets);
+	free(ft->buf);
 	memset(ft, 0, sizeof(*ft));
+}
+
+/* file_stats is per CPU: the sum of the ncpus values in ft->buf. */
+static void sum_cpus(const struct file_table *ft, struct file_stats *v)
+{
+	const struct file_stats *c = ft->buf;
+
+	memset(v, 0, sizeof(*v));
+	for (int i = 0; i < ft->ncpus; i++) {
+		v->count += c[i].count;
+		v->total_ns += c[i].total_ns;
+		v->bytes += c[i].bytes;
+	}
 }
 
 /* The newest inode opened under a path: the one the path names now. */
@@ -201,8 +220,10 @@ static void retire(struct file_table *ft, struct file_node *n, int file_fd, int 
 	struct sq_file_stats sv;
 
 	/* read and deleted in one step: nothing done before the deletion is lost */
-	if (!bpf_map_lookup_and_delete_elem(file_fd, &fk, &fv))
+	if (!bpf_map_lookup_and_delete_elem(file_fd, &fk, ft->buf)) {
+		sum_cpus(ft, &fv);
 		add_file(ft, n, &fv, m);
+	}
 	if (sq_fd >= 0 && !bpf_map_lookup_and_delete_elem(sq_fd, &sk, &sv))
 		add_sq(ft, n, &sv, m);
 	memset(&n->last, 0, sizeof(n->last));
@@ -223,12 +244,15 @@ static void read_map(struct file_table *ft, int fd, bool sq, struct model *m)
 	while (fd >= 0 && !bpf_map_get_next_key(fd, prev, &next)) {
 		key = next;
 		prev = &key;
-		if (bpf_map_lookup_elem(fd, &key, &v) || !(n = node_for(ft, key.slot, key.dev, key.ino, key.gen)))
+		if (bpf_map_lookup_elem(fd, &key, sq ? (void *)&v : ft->buf) ||
+		    !(n = node_for(ft, key.slot, key.dev, key.ino, key.gen)))
 			continue;
-		if (sq)
+		if (sq) {
 			add_sq(ft, n, &v.s, m);
-		else
+		} else {
+			sum_cpus(ft, &v.f);
 			add_file(ft, n, &v.f, m);
+		}
 	}
 }
 

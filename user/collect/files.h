@@ -26,9 +26,11 @@ struct file_table {
 	size_t nbuckets, n;
 	uint64_t snapshots;       /* files_snapshot calls so far */
 	uint64_t retired;         /* inodes retired (kernel entries deleted) */
+	int ncpus;                /* file_stats is per CPU */
+	void *buf;                /* ncpus values of file_stats */
 };
 
-int files_init(struct file_table *ft);
+int files_init(struct file_table *ft, int ncpus);
 void files_free(struct file_table *ft);
 /* The path of an inode, from its open or from /proc when tracing began (gen 0: the file system
  * gave none; matches any generation). The newest inode opened under a path is the one it names. */
