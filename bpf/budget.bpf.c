@@ -95,8 +95,17 @@ static __always_inline void account(struct task_struct *t, struct thread_state *
 	}
 	/* the name as it is now: threads name themselves, and exec renames */
 	bpf_probe_read_kernel_str(b->comm, sizeof(b->comm), t->comm);
-	if (cls < BUD_MAX)
+	if (cls < BUD_MAX) {
+		__s64 w = (__s64)d * ts->req_open;
+
 		__sync_fetch_and_add(&b->ns[cls], d);
+		if (cls == BUD_CPU) {
+			w += ts->req_adj;     /* the run's part before a change of req_open */
+			ts->req_adj = 0;
+		}
+		if (w > 0)
+			__sync_fetch_and_add(&b->req_ns[cls], w);
+	}
 	b->last_ns = now;
 	if (exited)
 		b->exited = 1;
@@ -120,7 +129,7 @@ int BPF_PROG(iogap_switch, bool preempt, struct task_struct *prev, struct task_s
 	if (ts) {
 		/* a thread in a syscall since before tracing began has no state yet: from now on */
 		if (ts->bud_state == BS_NONE)
-			ts->bud_state = BS_RUNNING, ts->bud_ts = now;
+			ts->bud_state = BS_RUNNING, ts->bud_ts = now, ts->req_adj = 0;
 		account(prev, ts, now, false);
 		if (prev_state == TASK_RUNNING) {
 			ts->bud_state = BS_RUNNABLE;

@@ -41,6 +41,9 @@ struct thread_budget {
 	__u64 last_ns;            /* last accounted moment */
 	__u64 exited;
 	__u64 ns[BUD_MAX];
+	/* the same time weighted by the HTTP requests the thread had open (read, not yet answered):
+	 * summed over a target's threads, the sum of its requests' latencies, by where it went */
+	__u64 req_ns[BUD_MAX];
 };
 
 #endif

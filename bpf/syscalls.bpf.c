@@ -410,6 +410,15 @@ static __always_inline void sqlite_account(struct thread_state *ts, __u32 slot, 
 #define NR_SENDMSG 46
 #define NR_RECVMSG 47
 
+/* The thread runs (this is its sys_exit): the budget weights its whole current run on CPU by
+ * req_open when it ends, so what ran before this change is corrected at the old weight. */
+static __always_inline void req_open_set(struct thread_state *ts, __u8 v)
+{
+	if (ts->bud_state == BS_RUNNING && ts->bud_ts)
+		ts->req_adj += (__s64)(bpf_ktime_get_ns() - ts->bud_ts) * ((__s64)ts->req_open - (__s64)v);
+	ts->req_open = v;
+}
+
 /* The first bytes of a TCP read or write that start an HTTP/1.x request or status line. */
 static __always_inline void http_capture(struct thread_state *ts, __u32 slot, long ret, bool write)
 {
@@ -442,12 +451,12 @@ static __always_inline void http_capture(struct thread_state *ts, __u32 slot, lo
 	default:
 		return;
 	}
-	/* the thread's open requests: with none, its waits are idle (budget.bpf.c) */
-	if (!write && head != 0x50545448) {
-		if (ts->req_open < 255)
-			ts->req_open++;
-	} else if (write && head == 0x50545448 && ts->req_open) {
-		ts->req_open--;
+	/* the thread's open requests: with none, its waits are idle; its time is weighted by them
+	 * (budget.bpf.c) */
+	if (!write && head != 0x50545448 && ts->req_open < 255)
+		req_open_set(ts, ts->req_open + 1);
+	else if (write && head == 0x50545448 && ts->req_open) {
+		req_open_set(ts, ts->req_open - 1);
 		ts->served = 1;
 	}
 	e = event_reserve(sizeof(*e));

@@ -47,6 +47,7 @@ struct thread_state {
 	__u8 served;              /* it has answered a request: a serving thread */
 	__u8 bud_pad[3];
 	__u64 slot_cg;
+	__s64 req_adj;            /* weighted CPU ns owed by req_open changes inside the current run */
 };
 
 struct {

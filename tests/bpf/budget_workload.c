@@ -11,6 +11,14 @@
  *   mutex  "holder" holds a mutex 20 times for 20 ms (2 ms gaps); "waiter" locks it each time
  *          the holder has it, timing pthread_mutex_lock
  *   pipe   "writer" writes a pipe 5 times, each after 200 ms; "reader" blocks in read()
+ *   http   "server" answers N_REQ HTTP/1.1 requests on one keep-alive TCP connection (loopback),
+ *          each after sleeping 2 ms and spinning 1 ms of its own CPU time; "client" sends them
+ *          one after the other, 1 ms apart. The server measures each request from the return
+ *          of the read() that got it to the return of the write() of its response.
+ *   loop   "loop" serves two keep-alive connections from one epoll loop, answering each request
+ *          2 ms after it read it (epoll_wait's timeout is the next deadline: requests of both
+ *          connections are open at once); "client-a" and "client-b" send N_REQ each, 1 ms
+ *          apart. Measured by the loop as in http.
  * --gate DIR: write DIR/pid, then wait until something writes the FIFO DIR/go (so that a
  *   tracer can attach to this PID before the threads start).
  * REPORT.json: per thread its tid, name, lifetime, measured waits, CPU time
@@ -27,7 +35,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
+#include <sys/epoll.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -41,7 +52,12 @@
 #define GAP_NS (2 * MS)
 #define N_PIPE 5
 #define PIPE_DELAY_NS (200 * MS)
-#define MAX_THREADS 2
+#define N_REQ 100
+#define REQ_SLEEP_NS (2 * MS)
+#define REQ_SPIN_NS (1 * MS)
+#define REQ_DELAY_NS (2 * MS)
+#define CLIENT_GAP_NS (1 * MS)
+#define MAX_THREADS 3
 
 struct thr {
 	const char *name;
@@ -180,6 +196,148 @@ static void *waiter(void *arg)
 	return NULL;
 }
 
+static int listen_fd, server_port;
+static const char req_text[] = "GET /work HTTP/1.1\r\nHost: budget\r\n\r\n";
+static const char resp_text[] = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+
+static void listen_loopback(void)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof(a);
+
+	listen_fd = socket(AF_INET, SOCK_STREAM, 0);
+	if (listen_fd < 0 || bind(listen_fd, (struct sockaddr *)&a, sizeof(a)) || listen(listen_fd, 8) ||
+	    getsockname(listen_fd, (struct sockaddr *)&a, &len))
+		die("listen");
+	server_port = ntohs(a.sin_port);
+}
+
+/* Reads exactly n bytes (a request or a response: their sizes are known). */
+static void read_full(int fd, char *buf, size_t n)
+{
+	for (size_t got = 0; got < n;) {
+		ssize_t r = read(fd, buf + got, n - got);
+
+		if (r <= 0)
+			die("read");
+		got += r;
+	}
+}
+
+static void *client(void *arg)
+{
+	struct thr *t = arg;
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK),
+				 .sin_port = htons(server_port) };
+	char buf[sizeof(resp_text)];
+	int fd;
+
+	begin(t);
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof(a)))
+		die("connect");
+	for (int i = 0; i < N_REQ; i++) {
+		long long t0 = now_ns();
+
+		if (write(fd, req_text, sizeof(req_text) - 1) != sizeof(req_text) - 1)
+			die("write request");
+		read_full(fd, buf, sizeof(resp_text) - 1);
+		t->wait_ns += now_ns() - t0;
+		t->waits++;
+		sleep_ns(CLIENT_GAP_NS);
+	}
+	close(fd);
+	end(t);
+	return NULL;
+}
+
+static void *server(void *arg)
+{
+	struct thr *t = arg;
+	char buf[sizeof(req_text)];
+	int fd;
+
+	begin(t);
+	fd = accept(listen_fd, NULL, NULL);
+	if (fd < 0)
+		die("accept");
+	for (int i = 0; i < N_REQ; i++) {
+		long long t0, spin0;
+
+		read_full(fd, buf, sizeof(req_text) - 1);
+		t0 = now_ns();
+		sleep_ns(REQ_SLEEP_NS);
+		spin0 = clock_ns(CLOCK_THREAD_CPUTIME_ID);
+		while (clock_ns(CLOCK_THREAD_CPUTIME_ID) - spin0 < REQ_SPIN_NS)
+			;
+		if (write(fd, resp_text, sizeof(resp_text) - 1) != sizeof(resp_text) - 1)
+			die("write response");
+		t->wait_ns += now_ns() - t0;
+		t->waits++;
+	}
+	close(fd);
+	end(t);
+	return NULL;
+}
+
+/* One thread, two connections, a request answered REQ_DELAY_NS after it was read. */
+static void *loop(void *arg)
+{
+	struct thr *t = arg;
+	struct { int fd; long long read_at; int served; } c[2];
+	char buf[sizeof(req_text)];
+	int ep = epoll_create1(0), done = 0;
+
+	begin(t);
+	if (ep < 0)
+		die("epoll_create1");
+	for (int i = 0; i < 2; i++) {
+		struct epoll_event ev = { .events = EPOLLIN, .data.u32 = i };
+
+		c[i].fd = accept(listen_fd, NULL, NULL);
+		c[i].read_at = 0;
+		c[i].served = 0;
+		if (c[i].fd < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, c[i].fd, &ev))
+			die("accept");
+	}
+	while (done < 2) {
+		long long now = now_ns(), next = -1;
+		struct epoll_event evs[2];
+		int n, timeout;
+
+		for (int i = 0; i < 2; i++) {
+			if (c[i].read_at && now - c[i].read_at >= REQ_DELAY_NS) {
+				if (write(c[i].fd, resp_text, sizeof(resp_text) - 1) != sizeof(resp_text) - 1)
+					die("write response");
+				t->wait_ns += now_ns() - c[i].read_at;
+				t->waits++;
+				c[i].read_at = 0;
+				if (++c[i].served == N_REQ)
+					done++;
+			}
+			if (c[i].read_at && (next < 0 || c[i].read_at + REQ_DELAY_NS < next))
+				next = c[i].read_at + REQ_DELAY_NS;
+		}
+		if (done == 2)
+			break;
+		timeout = next < 0 ? -1 : (int)((next - now_ns() + MS - 1) / MS);
+		n = epoll_wait(ep, evs, 2, timeout < 0 ? -1 : timeout);
+		for (int k = 0; k < n; k++) {
+			int i = evs[k].data.u32;
+
+			if (c[i].read_at || c[i].served == N_REQ)
+				continue;   /* one request at a time per connection (the client waits) */
+			read_full(c[i].fd, buf, sizeof(req_text) - 1);
+			c[i].read_at = now_ns();
+		}
+	}
+	close(c[0].fd);
+	close(c[1].fd);
+	close(ep);
+	end(t);
+	return NULL;
+}
+
 static void *writer(void *arg)
 {
 	struct thr *t = arg;
@@ -253,7 +411,7 @@ int main(int argc, char **argv)
 		argc -= 2;
 	}
 	if (argc < 3) {
-		fprintf(stderr, "usage: budget_workload [--gate DIR] sleep|spin|mutex|pipe REPORT.json [CPU]\n");
+		fprintf(stderr, "usage: budget_workload [--gate DIR] sleep|spin|mutex|pipe|http|loop REPORT.json [CPU]\n");
 		return 2;
 	}
 	mode = argv[1];
@@ -266,6 +424,15 @@ int main(int argc, char **argv)
 	} else if (!strcmp(mode, "mutex")) {
 		add("holder", holder);
 		add("waiter", waiter);
+	} else if (!strcmp(mode, "http")) {
+		listen_loopback();
+		add("server", server);
+		add("client", client);
+	} else if (!strcmp(mode, "loop")) {
+		listen_loopback();
+		add("loop", loop);
+		add("client-a", client);
+		add("client-b", client);
 	} else if (!strcmp(mode, "pipe")) {
 		add("reader", reader);
 		add("writer", writer);

@@ -13,7 +13,8 @@ need_root "sleep: blocked.sleep within 2% of the measured sleeps" "spin: run que
 	"mutex: blocked.futex within 10% of the measured lock waits" \
 	"pipe: blocked.file_read within 5% of the measured read waits" \
 	"sleep/spin/mutex/pipe: classes sum to each thread's lifetime within 2%" \
-	"thread names" "no cgroup left behind"
+	"thread names" "http: request budget sums to the latency" "loop: request budget sums to the latency" \
+	"no cgroup left behind"
 
 WL=$ROOT/.output/tests/budget_workload
 RUNQLAT=${RUNQLAT:-/usr/sbin/runqlat}
@@ -104,6 +105,41 @@ elif what == "pipe":
     if th:
         within(f"reader blocked.file_read vs its {w['waits']} measured read waits",
                th["budget_ns"]["blocked"]["file_read"], w["wait_ns"], 0.05)
+elif what in ("http", "loop"):
+    # truth: the server's (or the epoll loop's) own clock for each request, from the return of
+    # the read() that got it to the return of the write() of its response; the clients' count.
+    # iogap: latency_mean_ns from its HTTP events (request line read -> status line written),
+    # and request_latency_ns, the serving thread's time weighted by the requests it had open,
+    # per request: the latency by where it went. Its sum must be the mean latency: a thread
+    # serving two requests at once (the loop) counts that time for both (concurrency).
+    srv = [w for w in rep["threads"] if w["name"] in ("server", "loop")][0]
+    clients = [w for w in rep["threads"] if w["name"].startswith("client")]
+    n = sum(w["waits"] for w in clients)
+    rl, lat = t.get("request_latency_ns"), t.get("latency_mean_ns", 0)
+    if t.get("served") != n or not rl or not lat:
+        bad.append(f"served {t.get('served')}, clients sent {n}; request_latency_ns {rl}")
+    else:
+        s = total(rl)
+        within("sum of a request's budget vs iogap's mean latency", s, lat, 0.01)
+        within(f"iogap's mean latency vs the {srv['name']}'s own clock ({srv['waits']} requests)",
+               lat, srv["wait_ns"] / srv["waits"], 0.03)
+        th = thread(srv)
+        if what == "http" and th:
+            # thread per request (concurrency 1): its work, idle apart, is its requests' time;
+            # between requests it waits in read() for the next: idle_wait
+            b = th["budget_ns"]
+            work = total(b) - b["blocked"]["idle_wait"] - b["blocked"]["poll_idle"]
+            within("the server's work (all but idle) vs its requests' time", work, srv["wait_ns"], 0.05)
+            within("a request's sleep vs 2 ms", rl["blocked"]["sleep"], 2 * MS, 0.10)
+            within("a request's cpu vs 1 ms", rl["cpu"], 1 * MS, 0.15)
+            if b["blocked"]["idle_wait"] < 0.5 * 100 * MS:   # the client pauses 1 ms x 100
+                bad.append(f"server idle_wait {b['blocked']['idle_wait'] / MS:.1f} ms, want >= 50 ms")
+        if what == "loop" and th:
+            b = th["budget_ns"]
+            conc = s * n / (total(b) - b["blocked"].get("accept", 0))
+            (info if 1.05 <= conc <= 2.0 else bad).append(
+                f"requests open at once on the loop, on average: {conc:.2f} (two connections)")
+            within("a request's poll wait vs 2 ms", rl["blocked"]["poll_idle"], 2 * MS, 0.10)
 elif what == "sums":
     # truth: each thread's lifetime by its own clock (first instruction to just before it
     # returns); the main thread's from main's first instruction to just before it writes the
@@ -271,6 +307,19 @@ if traced pipe "$WL" pipe "$tmp/pipe-rep.json"; then
 	check "pipe: the reader's blocked.file_read within 5% of its measured read waits" budget pipe "$o" "$r"
 	show pipe "$o" "$r"
 	modes_ok+=(pipe)
+fi
+
+# 5. http: a thread per request, one keep-alive connection; loop: two connections on one epoll
+# loop, their requests open at once
+if traced http "$WL" http "$tmp/http-rep.json"; then
+	check "http: a request's budget sums to the mean latency (1%), which is the server's clock (3%); its work is its requests' time (5%)" \
+		budget http "$tmp/http.json" "$tmp/http-rep.json"
+	show http "$tmp/http.json" "$tmp/http-rep.json"
+fi
+if traced loop "$WL" loop "$tmp/loop-rep.json"; then
+	check "loop: a request's budget sums to the mean latency with two requests open at once on one thread" \
+		budget loop "$tmp/loop.json" "$tmp/loop-rep.json"
+	show loop "$tmp/loop.json" "$tmp/loop-rep.json"
 fi
 
 for m in "${modes_ok[@]}"; do

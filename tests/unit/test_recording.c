@@ -151,11 +151,14 @@ static void fill_target(struct model *m, const char *name, const char *cgroup, e
 	r->codes[0].count = grow(&g);
 	r->ncodes = 1;
 	fill_hist(&r->lat, &g);
+	r->lat_sum_ns = grow_big(&g);
 	th = target_thread(t, fixed32(&g));
 	th->tgid = fixed32(&g);
 	snprintf(th->comm, sizeof(th->comm), "gunicorn-%llu", (unsigned long long)seed % 100000);
-	for (int c = 0; c < BUD_MAX; c++)
+	for (int c = 0; c < BUD_MAX; c++) {
 		th->ns[c] = c % 2 ? grow_big(&g) : grow(&g);
+		th->req_ns[c] = c % 2 ? grow(&g) : grow_big(&g);
+	}
 	th->first_ns = fixed(&g);
 	th->last_ns = grow_big(&g);
 	t->bud.ncpus = (int)fixed32(&g);
@@ -346,6 +349,7 @@ static void assert_same_model(const struct model *a, const struct model *b)
 			assert_int_equal(r->ncodes, s->ncodes);
 			assert_memory_equal(r->codes, s->codes, sizeof(r->codes));
 			assert_memory_equal(&r->lat, &s->lat, sizeof(r->lat));
+			assert_int_equal(r->lat_sum_ns, s->lat_sum_ns);
 		}
 		assert_int_equal(x->net.requests, y->net.requests);
 		assert_int_equal(x->net.listen_overflows, y->net.listen_overflows);
@@ -404,9 +408,9 @@ static void test_struct_sizes_known(void **s)
 		{ "sq_fsync_stat", sizeof(struct sq_fsync_stat), 32 },
 		{ "net_info", sizeof(struct net_info), 14352 },
 		{ "tcp_stats", sizeof(struct tcp_stats), 72 },
-		{ "http_route", sizeof(struct http_route), 5080 },
+		{ "http_route", sizeof(struct http_route), 5088 },
 		{ "budget_info", sizeof(struct budget_info), 48 },
-		{ "thread_stat", sizeof(struct thread_stat), 168 },
+		{ "thread_stat", sizeof(struct thread_stat), 288 },
 	};
 	bool ok = true;
 

@@ -74,6 +74,7 @@ void budget_probes_snapshot(struct budget_probes *p, struct model *m)
 		memcpy(th->comm, b.comm, sizeof(th->comm));
 		th->comm[sizeof(th->comm) - 1] = 0;
 		memcpy(th->ns, b.ns, sizeof(th->ns));
+		memcpy(th->req_ns, b.req_ns, sizeof(th->req_ns));
 		th->first_ns = b.first_ns;
 		th->last_ns = b.last_ns;
 		th->exited = b.exited;

@@ -144,8 +144,10 @@ void net_probes_http(struct net_probes *p, struct model *m, const void *event, s
 		if (r) {
 			r->count++;
 			http_route_status(r, f.status);
-			if (e->hdr.ts_ns > c->pending[i].ts)
+			if (e->hdr.ts_ns > c->pending[i].ts) {
 				hist_record(&r->lat, e->hdr.ts_ns - c->pending[i].ts);
+				r->lat_sum_ns += e->hdr.ts_ns - c->pending[i].ts;
+			}
 		}
 		memmove(&c->pending[i], &c->pending[i + 1], sizeof(c->pending[0]) * (c->n - i - 1));
 		c->n--;

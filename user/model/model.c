@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -348,12 +349,39 @@ const char *model_budget_name(unsigned cls)
 	return cls < BUD_MAX ? budget_names[cls] : "?";
 }
 
-void target_budget(const struct target *t, uint64_t out[BUD_MAX])
+static void sum_threads(const struct target *t, size_t off, uint64_t out[BUD_MAX])
 {
 	memset(out, 0, sizeof(uint64_t) * BUD_MAX);
-	for (size_t i = 0; i < t->bud.nthreads; i++)
+	for (size_t i = 0; i < t->bud.nthreads; i++) {
+		const uint64_t *ns = (const uint64_t *)((const char *)&t->bud.threads[i] + off);
+
 		for (int c = 0; c < BUD_MAX; c++)
-			out[c] += t->bud.threads[i].ns[c];
+			out[c] += ns[c];
+	}
+}
+
+void target_budget(const struct target *t, uint64_t out[BUD_MAX])
+{
+	sum_threads(t, offsetof(struct thread_stat, ns), out);
+}
+
+void target_request_budget(const struct target *t, uint64_t out[BUD_MAX])
+{
+	sum_threads(t, offsetof(struct thread_stat, req_ns), out);
+}
+
+uint64_t target_served(const struct target *t, uint64_t *lat_sum_ns)
+{
+	uint64_t n = 0, sum = 0;
+
+	for (size_t i = 0; i < t->net.nroutes; i++)
+		if (t->net.routes[i].side == 0) {
+			n += hist_count(&t->net.routes[i].lat);
+			sum += t->net.routes[i].lat_sum_ns;
+		}
+	if (lat_sum_ns)
+		*lat_sum_ns = sum;
+	return n;
 }
 
 static const char *const split_names[SPLIT_MAX] = {
@@ -731,8 +759,10 @@ int model_delta(struct model *dst, const struct model *cur, const struct model *
 
 			if (!th)
 				return -ENOMEM;
-			for (int k = 0; k < BUD_MAX; k++)
+			for (int k = 0; k < BUD_MAX; k++) {
 				th->ns[k] = sub0(th->ns[k], pt->ns[k]);
+				th->req_ns[k] = sub0(th->req_ns[k], pt->req_ns[k]);
+			}
 		}
 		hist_sub(&t->net.connect_lat, &p->net.connect_lat);
 		hist_sub(&t->net.accept_queue, &p->net.accept_queue);
@@ -755,6 +785,7 @@ int model_delta(struct model *dst, const struct model *cur, const struct model *
 					if (pr->codes[l].code == r->codes[k].code)
 						r->codes[k].count = sub0(r->codes[k].count, pr->codes[l].count);
 			hist_sub(&r->lat, &pr->lat);
+			r->lat_sum_ns = sub0(r->lat_sum_ns, pr->lat_sum_ns);
 		}
 		for (size_t j = 0; j < p->sq.nfsyncs; j++) {
 			const struct sq_fsync_stat *pf = &p->sq.fsyncs[j];
@@ -857,6 +888,7 @@ static void route_add(struct http_route *r, const struct http_route *d)
 		r->codes[k].count += d->codes[l].count;
 	}
 	hist_add(&r->lat, &d->lat);
+	r->lat_sum_ns += d->lat_sum_ns;
 }
 
 static int thread_add(struct target *t, const struct thread_stat *d)
@@ -870,8 +902,10 @@ static int thread_add(struct target *t, const struct thread_stat *d)
 		*th = *d;
 		return 0;
 	}
-	for (int k = 0; k < BUD_MAX; k++)
+	for (int k = 0; k < BUD_MAX; k++) {
 		th->ns[k] += d->ns[k];
+		th->req_ns[k] += d->req_ns[k];
+	}
 	if (d->first_ns && (!th->first_ns || d->first_ns < th->first_ns))
 		th->first_ns = d->first_ns;
 	if (d->last_ns > th->last_ns)

@@ -75,6 +75,7 @@ struct http_route {
 	struct { int code; uint64_t count; } codes[HTTP_MAX_CODES];
 	int ncodes;
 	struct hist lat;          /* request line read -> status line written (served) */
+	uint64_t lat_sum_ns;      /* the exact sum of the latencies in lat */
 };
 
 struct net_info {
@@ -93,6 +94,7 @@ struct thread_stat {
 	uint32_t tid, tgid;
 	char comm[16];
 	uint64_t ns[BUD_MAX];
+	uint64_t req_ns[BUD_MAX]; /* ns weighted by the HTTP requests it had open (bpf/budget.h) */
 	uint64_t first_ns, last_ns;
 	bool exited;
 };
@@ -194,6 +196,13 @@ struct thread_stat *target_thread(struct target *t, uint32_t tid);
 const char *model_budget_name(unsigned cls);
 /* The target's budget summed over its threads (ns per class). */
 void target_budget(const struct target *t, uint64_t out[BUD_MAX]);
+/* Its requests' latencies by where their serving threads' time went: each thread's time weighted
+ * by the requests it had open, summed (ns per class; divided by the requests, it decomposes the
+ * mean server-side latency). */
+void target_request_budget(const struct target *t, uint64_t out[BUD_MAX]);
+/* Served requests and the exact sum of their latencies (read of the request line to the write
+ * of the status line). */
+uint64_t target_served(const struct target *t, uint64_t *lat_sum_ns);
 
 /* Copies the structure of src into dst (deep), for later deltas. */
 int model_copy(struct model *dst, const struct model *src);

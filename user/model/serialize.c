@@ -70,6 +70,7 @@ static const struct field net_fields[] = {
 };
 static const struct field route_fields[] = {
 	FIELD(struct http_route, count), FIELD(struct http_route, other),
+	FIELD(struct http_route, lat_sum_ns),
 };
 static const struct field thread_fields[] = {
 	FIELD(struct thread_stat, first_ns), FIELD(struct thread_stat, last_ns),
@@ -363,7 +364,8 @@ static cJSON *budget_json(const struct budget_info *b)
 					   serialize_add(e, "comm", cJSON_CreateString(comm)) &&
 					   fields_put(e, th, thread_fields, ARRAY_LEN(thread_fields)) &&
 					   serialize_add(e, "exited", cJSON_CreateBool(th->exited)) &&
-					   serialize_add(e, "ns", named_json(th->ns, BUD_MAX, model_budget_name))));
+					   serialize_add(e, "ns", named_json(th->ns, BUD_MAX, model_budget_name)) &&
+					   serialize_add(e, "req_ns", named_json(th->req_ns, BUD_MAX, model_budget_name))));
 	}
 	return done(o, ok);
 }
@@ -801,7 +803,8 @@ static int thread_get(struct target *t, const cJSON *e)
 	memcpy(th->comm, comm, strlen(comm));
 	if (fields_get(e, th, thread_fields, ARRAY_LEN(thread_fields)) ||
 	    bool_member(e, "exited", &th->exited) ||
-	    named_get(e, "ns", th->ns, BUD_MAX, model_budget_name))
+	    named_get(e, "ns", th->ns, BUD_MAX, model_budget_name) ||
+	    named_get(e, "req_ns", th->req_ns, BUD_MAX, model_budget_name))
 		return -EINVAL;
 	return 0;
 }

@@ -168,6 +168,16 @@ static void budget_target_json(const struct target *t, double secs, cJSON *o)
 	cJSON_AddItemToObject(o, "budget_ns", budget_json(ns, 1));
 	cJSON_AddItemToObject(o, "per_request_ns", t->net.requests ? budget_json(ns, (double)t->net.requests)
 								  : cJSON_CreateNull());
+	/* a served request's latency by where its thread's time went (its mean: latency_mean_ns) */
+	{
+		uint64_t lat_sum, served = target_served(t, &lat_sum);
+
+		target_request_budget(t, g);
+		cJSON_AddItemToObject(o, "request_latency_ns", served ? budget_json(g, (double)served)
+									: cJSON_CreateNull());
+		cJSON_AddNumberToObject(o, "served", (double)served);
+		cJSON_AddNumberToObject(o, "latency_mean_ns", served ? (double)(lat_sum / served) : 0);
+	}
 	cJSON_AddNumberToObject(o, "cpus", t->bud.ncpus);
 	cJSON_AddNumberToObject(o, "cpu_pct", secs > 0 && t->bud.ncpus ?
 				100.0 * ns[BUD_CPU] / 1e9 / secs / t->bud.ncpus : 0);

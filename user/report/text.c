@@ -186,6 +186,32 @@ double report_cpu_pct(const struct target *t, const uint64_t ns[BUD_MAX], double
 	return secs > 0 && t->bud.ncpus ? 100.0 * ns[BUD_CPU] / 1e9 / secs / t->bud.ncpus : 0;
 }
 
+/* Where the requests' latency went: the serving threads' time weighted by their open requests,
+ * per request; its sum is the mean server-side latency when nothing escaped the accounting. */
+static void print_request_budget(FILE *out, const struct target *t)
+{
+	uint64_t ns[BUD_MAX], sum = 0, lat_sum, n = target_served(t, &lat_sum);
+	char a[16], b[16];
+	bool first = true;
+
+	target_request_budget(t, ns);
+	for (int c = 0; c < BUD_MAX; c++)
+		sum += ns[c];
+	if (!n || !sum)
+		return;
+	report_fmt_ns(a, sizeof(a), lat_sum / n);
+	fprintf(out, "  a request's latency (mean %s over %" PRIu64 " served), by where its thread's time went:\n   ", a, n);
+	for (int c = 0; c < BUD_MAX; c++) {
+		if (ns[c] / n < 1000 && ns[c] * 100 < sum)
+			continue;      /* under 1 us and 1% */
+		report_fmt_ns(b, sizeof(b), ns[c] / n);
+		fprintf(out, "%s %s %s", first ? "" : ",", model_budget_name(c), b);
+		first = false;
+	}
+	report_fmt_ns(b, sizeof(b), sum / n);
+	fprintf(out, "; sum %s (%.1f%% of the mean latency)\n", b, 100.0 * sum / lat_sum);
+}
+
 static void print_budget(FILE *out, const struct target *t, double secs)
 {
 	uint64_t ns[BUD_MAX], total = 0, work = 0;
@@ -225,6 +251,7 @@ static void print_budget(FILE *out, const struct target *t, double secs)
 			fprintf(out, "  %-12s %9s %5.1f%%\n", model_budget_name(c), tm,
 				work ? 100.0 * ns[c] / work : 0);
 	}
+	print_request_budget(out, t);
 }
 
 /* "django (container cgroup /seedbench/django, runtime cgroup): 4 processes, ..." and the pids,
