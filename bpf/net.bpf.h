@@ -12,6 +12,8 @@ struct sock_info {
 	__u32 slot;
 	__u16 active;
 	__u16 closed;             /* kept after CLOSE: a reset is often sent just after it */
+	__u8 req_open;            /* a request read on it is not answered yet (thread_state.req_open) */
+	__u8 pad[7];
 };
 
 /* Sockets of targets, by struct sock address: connects and accepted connections. */

@@ -75,6 +75,11 @@ static __always_inline void stop_new_child(void)
 	bpf_ringbuf_submit(e, 0);
 }
 
+/* Bumped by user space whenever it changes a cgroup's slot (a container's cgroup first gets
+ * its parent's slot at mkdir, then its own): a thread's cached slot is only good for the epoch
+ * it was found in. */
+__u32 slot_epoch = 0;
+
 /* Filled by user space before load: syscall number -> operation (x86_64 numbers). */
 const volatile __u8 op_of_nr[IOGAP_NR_SYSCALLS] = {};
 
@@ -205,17 +210,19 @@ int BPF_PROG(iogap_sys_enter, struct pt_regs *regs, long id)
 	struct fd_info fi;
 	__u32 idx, op, flags;
 	__u64 cg = 0;
+	__u32 epoch;
 	int slot;
 
 	if (id < 0 || id >= IOGAP_NR_SYSCALLS)
 		return 0;
 	/* A target's thread keeps its slot in its state, valid while it stays in the same cgroup
-	 * (a cgroup's slot never changes while it has processes): one task-storage lookup instead
-	 * of a hash lookup and another for the state. Others take the filter's way. */
+	 * and user space has changed no cgroup's slot (slot_epoch): one task-storage lookup
+	 * instead of a hash lookup and another for the state. Others take the filter's way. */
 	if (have_cgroup_targets)
 		cg = bpf_get_current_cgroup_id();
+	epoch = slot_epoch;
 	ts = bpf_task_storage_get(&thread_states, task, 0, 0);
-	if (ts && ts->slot_known && ts->slot_cg == cg && ts->slot < IOGAP_MAX_SLOTS) {
+	if (ts && ts->slot_known && ts->slot_cg == cg && ts->slot_epoch == epoch && ts->slot < IOGAP_MAX_SLOTS) {
 		slot = ts->slot;
 	} else {
 		slot = target_slot();
@@ -229,6 +236,7 @@ int BPF_PROG(iogap_sys_enter, struct pt_regs *regs, long id)
 			return 0;
 		}
 		ts->slot_cg = cg;
+		ts->slot_epoch = epoch;
 		ts->slot_known = 1;
 	}
 	idx = slot * IOGAP_NR_SYSCALLS + id;
@@ -419,6 +427,49 @@ static __always_inline void req_open_set(struct thread_state *ts, __u8 v)
 	ts->req_open = v;
 }
 
+/*
+ * The thread's open requests: with none, its waits are idle, and its time is weighted by them
+ * (budget.bpf.c). A request is open on its socket (sock_slots) from the read of its request
+ * line to the write of a final status line (not 1xx) or the socket's close, so that a request
+ * read twice (MSG_PEEK, pipelining) counts once and one never answered does not stay open.
+ */
+static __always_inline void request_read(struct thread_state *ts, __u32 slot)
+{
+	struct sock_info *si = bpf_map_lookup_elem(&sock_slots, &ts->sk), fresh = { .slot = slot };
+
+	if (!si) {
+		/* accepted before tracing began */
+		bpf_map_update_elem(&sock_slots, &ts->sk, &fresh, BPF_NOEXIST);
+		si = bpf_map_lookup_elem(&sock_slots, &ts->sk);
+	}
+	if (si && !si->req_open && ts->req_open < 255) {
+		si->req_open = 1;
+		req_open_set(ts, ts->req_open + 1);
+	}
+}
+
+static __always_inline void request_closed(struct thread_state *ts)
+{
+	struct sock_info *si = bpf_map_lookup_elem(&sock_slots, &ts->sk);
+
+	if (si && si->req_open) {
+		si->req_open = 0;
+		if (ts->req_open)
+			req_open_set(ts, ts->req_open - 1);
+	}
+}
+
+static __always_inline void response_written(struct thread_state *ts, __u64 p, long ret)
+{
+	char digit = 0;
+
+	/* "HTTP/1.1 1xx": an interim response, the request goes on */
+	if (ret > 9 && !bpf_probe_read_user(&digit, 1, (void *)(p + 9)) && digit == '1')
+		return;
+	ts->served = 1;
+	request_closed(ts);
+}
+
 /* The first bytes of a TCP read or write that start an HTTP/1.x request or status line. */
 static __always_inline void http_capture(struct thread_state *ts, __u32 slot, long ret, bool write)
 {
@@ -451,14 +502,10 @@ static __always_inline void http_capture(struct thread_state *ts, __u32 slot, lo
 	default:
 		return;
 	}
-	/* the thread's open requests: with none, its waits are idle; its time is weighted by them
-	 * (budget.bpf.c) */
-	if (!write && head != 0x50545448 && ts->req_open < 255)
-		req_open_set(ts, ts->req_open + 1);
-	else if (write && head == 0x50545448 && ts->req_open) {
-		req_open_set(ts, ts->req_open - 1);
-		ts->served = 1;
-	}
+	if (!write && head != 0x50545448)
+		request_read(ts, slot);
+	else if (write && head == 0x50545448)
+		response_written(ts, p, ret);
 	e = event_reserve(sizeof(*e));
 	if (!e)
 		return;
@@ -556,6 +603,8 @@ int BPF_PROG(iogap_sys_exit, struct pt_regs *regs, long ret)
 		bytes = ret;
 	if (op == IOP_ACCEPT && ret >= 0)
 		tcp_accepted(slot, ret, now);
+	else if (op == IOP_CLOSE && key.fd_kind == FDK_TCP)
+		request_closed(ts);
 	else if (key.fd_kind == FDK_TCP && ret > 0 && (op == IOP_READ || op == IOP_READV ||
 		 op == IOP_RECV || op == IOP_WRITE || op == IOP_WRITEV || op == IOP_SEND))
 		http_capture(ts, slot, ret, op == IOP_WRITE || op == IOP_WRITEV || op == IOP_SEND);

@@ -48,6 +48,8 @@ struct thread_state {
 	__u8 bud_pad[3];
 	__u64 slot_cg;
 	__s64 req_adj;            /* weighted CPU ns owed by req_open changes inside the current run */
+	__u32 slot_epoch;         /* the slot_epoch slot_known was found in */
+	__u32 pad3;
 };
 
 struct {

@@ -519,6 +519,8 @@ static void cgroup_created(struct collector *c, const struct cgroup_event *e)
 		fprintf(stderr, "iogap: cannot follow container %s: %s\n", ci.name, strerror(errno));
 	else
 		announce(c, "started", t);
+	/* threads that cached the slot the cgroup had until now look it up again */
+	__atomic_add_fetch(&c->skel->bss->slot_epoch, 1, __ATOMIC_SEQ_CST);
 }
 
 /* Containers whose cgroup is gone have stopped; their figures stay. */

@@ -11,13 +11,14 @@
 #include "sqlite.h"
 
 #define NBUCKETS 4096     /* power of two; chains stay short at the kernel maps' sizes */
+#define FILES_LINGER 10   /* snapshots a retired inode keeps its path once the path names another */
 
 struct file_node {
 	struct file_node *next;
 	uint64_t ino;
 	uint32_t slot, dev, gen;
 	bool is_path;             /* a path's newest inode (key: slot, path hash), not an inode */
-	bool held;                /* retired, kept because its path still names it */
+	uint64_t retired_at;      /* the snapshot it last left the kernel maps in (0: never) */
 	char *path;
 	uint64_t born;            /* the snapshot it was first seen in (0: before any) */
 	uint64_t seen;            /* the last snapshot it was in a kernel map */
@@ -212,23 +213,33 @@ static struct file_node *node_for(struct file_table *ft, uint32_t slot, uint32_t
 	return n;
 }
 
-static void retire(struct file_table *ft, struct file_node *n, int file_fd, int sq_fd, struct model *m)
+/* Takes n's entries out of the kernel maps, read and deleted in one step so that nothing done
+ * before the deletion is lost. False when the kernel cannot (lookup-and-delete on hash maps
+ * came in Linux 5.14): then nothing is retired, and the figures go on as deltas. */
+static bool retire(struct file_table *ft, struct file_node *n, int file_fd, int sq_fd, struct model *m)
 {
 	struct file_key fk = { .ino = n->ino, .dev = n->dev, .gen = n->gen, .slot = n->slot };
 	struct sq_file_key sk = { .ino = n->ino, .dev = n->dev, .gen = n->gen, .slot = n->slot };
 	struct file_stats fv;
 	struct sq_file_stats sv;
 
-	/* read and deleted in one step: nothing done before the deletion is lost */
 	if (!bpf_map_lookup_and_delete_elem(file_fd, &fk, ft->buf)) {
 		sum_cpus(ft, &fv);
 		add_file(ft, n, &fv, m);
+		memset(&n->last, 0, sizeof(n->last));
+	} else if (errno != ENOENT) {
+		ft->no_retire = true;
+		return false;
 	}
-	if (sq_fd >= 0 && !bpf_map_lookup_and_delete_elem(sq_fd, &sk, &sv))
+	if (sq_fd >= 0 && !bpf_map_lookup_and_delete_elem(sq_fd, &sk, &sv)) {
 		add_sq(ft, n, &sv, m);
-	memset(&n->last, 0, sizeof(n->last));
-	memset(&n->sq_last, 0, sizeof(n->sq_last));
+		memset(&n->sq_last, 0, sizeof(n->sq_last));
+	} else if (sq_fd >= 0 && errno != ENOENT) {
+		ft->no_retire = true;
+		return false;
+	}
 	ft->retired++;
+	return true;
 }
 
 /* One kernel map's entries into the model: file_stats, or SQLite's fsyncs by file (same key). */
@@ -272,14 +283,20 @@ void files_snapshot(struct file_table *ft, int file_fd, int sq_fd, struct model 
 				continue;
 			}
 			if (in_kernel) {
-				retire(ft, n, file_fd, sq_fd, m);
-			} else if (!n->held && ((n->path && n->born == 0) || ft->snapshots - (n->seen ? n->seen : n->born) < 2)) {
+				if (ft->no_retire || !retire(ft, n, file_fd, sq_fd, m)) {
+					pp = &n->next;
+					continue;
+				}
+				n->retired_at = ft->snapshots;
+			} else if (!n->retired_at && ((n->path && n->born == 0) ||
+						      ft->snapshots - (n->seen ? n->seen : n->born) < 2)) {
 				/* a path from /proc, or an open whose figures have not come yet */
 				pp = &n->next;
 				continue;
 			}
-			if (n->path && path_still_names(ft, n)) {
-				n->held = true;
+			/* out of the kernel maps: its path stays while the path names it, and a while
+			 * after (a file renamed or replaced under an fd still open, used again) */
+			if (n->path && (path_still_names(ft, n) || ft->snapshots - n->retired_at < FILES_LINGER)) {
 				pp = &n->next;
 				continue;
 			}

@@ -26,6 +26,7 @@ struct file_table {
 	size_t nbuckets, n;
 	uint64_t snapshots;       /* files_snapshot calls so far */
 	uint64_t retired;         /* inodes retired (kernel entries deleted) */
+	bool no_retire;           /* the kernel cannot read-and-delete: figures stay deltas */
 	int ncpus;                /* file_stats is per CPU */
 	void *buf;                /* ncpus values of file_stats */
 };
