@@ -122,23 +122,25 @@ struct fd_info {
 };
 
 /* A pointer the verifier does not know (read from the fd array, or a void *) as a read-only
- * typed one: its fields are then plain loads the kernel guards against faults, a few ns each
- * instead of a helper call per field. */
-extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym;
+ * typed one: its fields are then plain loads the kernel guards against faults (the verifier
+ * turns the call into a move), instead of a probe-read helper call per field. Linux 6.2+:
+ * weak, so that the object loads where it is missing; user space then loads the *_core
+ * programs, which read each field with a CO-RE probe read (RD with fast false). */
+extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym __weak;
 #define AS(type, p) ((type *)bpf_rdonly_cast((p), bpf_core_type_id_kernel(type)))
+#define RD(fast, type, p, field) ((fast) ? AS(type, (p))->field : BPF_CORE_READ((type *)(p), field))
 
 /*
  * What fd refers to, from the current task's fd table. Pointers reached from the trusted task
- * are plain loads; only the fd array slot needs a probe read (the array is of pointers, which
- * the verifier cannot type).
+ * are plain loads; the fd array slot needs a probe read (the array is of pointers, which the
+ * verifier cannot type), the fields behind it RD.
  */
-static __always_inline void fd_classify(long fd, struct fd_info *fi)
+static __always_inline void fd_classify(long fd, struct fd_info *fi, const bool fast)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
 	struct files_struct *files = task->files;
 	struct fdtable *fdt;
-	struct file **fds, *fp = NULL;
-	struct file *file;
+	struct file **fds, *file = NULL;
 	struct inode *inode;
 	__u16 mode;
 
@@ -152,39 +154,42 @@ static __always_inline void fd_classify(long fd, struct fd_info *fi)
 	fdt = files->fdt;
 	if (!fdt || fd >= fdt->max_fds)
 		return;
-	fds = fdt->fd;
-	bpf_probe_read_kernel(&fp, sizeof(fp), &fds[fd]);
-	if (!fp)
+	fds = fast ? fdt->fd : BPF_CORE_READ(fdt, fd);
+	bpf_probe_read_kernel(&file, sizeof(file), &fds[fd]);
+	if (!file)
 		return;
-	file = AS(struct file, fp);
-	inode = file->f_inode;
+	inode = RD(fast, struct file, file, f_inode);
 	if (!inode)
 		return;
-	mode = inode->i_mode;
+	mode = RD(fast, struct inode, inode, i_mode);
 	switch (mode & S_IFMT) {
 	case S_IFREG:
 	case S_IFDIR:
 	case S_IFLNK:
-	case S_IFBLK:
+	case S_IFBLK: {
+		struct super_block *sb = RD(fast, struct inode, inode, i_sb);
+
 		fi->kind = FDK_FILE;
-		fi->ino = inode->i_ino;
-		fi->dev = inode->i_sb->s_dev;
-		fi->gen = inode->i_generation;
+		fi->ino = RD(fast, struct inode, inode, i_ino);
+		fi->dev = sb ? RD(fast, struct super_block, sb, s_dev) : 0;
+		fi->gen = RD(fast, struct inode, inode, i_generation);
 		return;
+	}
 	case S_IFIFO:
 		fi->kind = FDK_PIPE;
 		return;
 	case S_IFSOCK: {
-		struct socket *sock = AS(struct socket, file->private_data);
-		struct sock *sk = sock->sk;
+		struct socket *sock = RD(fast, struct file, file, private_data);
+		struct sock *sk = sock ? RD(fast, struct socket, sock, sk) : NULL;
 		__u16 family;
-		short type = sock->type;
+		short type;
 
 		if (!sk) {
 			fi->kind = FDK_OTHER;
 			return;
 		}
-		family = sk->__sk_common.skc_family;
+		type = RD(fast, struct socket, sock, type);
+		family = RD(fast, struct sock, sk, __sk_common.skc_family);
 		fi->sk = (__u64)sk;
 		if (family == AF_UNIX)
 			fi->kind = FDK_UNIX;
@@ -201,8 +206,7 @@ static __always_inline void fd_classify(long fd, struct fd_info *fi)
 	}
 }
 
-SEC("tp_btf/sys_enter")
-int BPF_PROG(iogap_sys_enter, struct pt_regs *regs, long id)
+static __always_inline int sys_enter(struct pt_regs *regs, long id, const bool fast)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
 	struct thread_state *ts;
@@ -272,7 +276,7 @@ int BPF_PROG(iogap_sys_enter, struct pt_regs *regs, long id)
 	ts->dev = 0;
 	ts->gen = 0;
 	if (flags & OPF_FD) {
-		fd_classify((int)regs->di, &fi);
+		fd_classify((int)regs->di, &fi, fast);
 		ts->fd_kind = fi.kind == FDK_NONE ? FDK_OTHER : fi.kind;
 		ts->ino = fi.ino;
 		ts->dev = fi.dev;
@@ -523,14 +527,14 @@ static __always_inline void http_capture(struct thread_state *ts, __u32 slot, lo
 }
 
 /* An accepted TCP connection: count it, its accept-queue wait, and make it the target's. */
-static __always_inline void tcp_accepted(__u32 slot, long fd, __u64 now)
+static __always_inline void tcp_accepted(__u32 slot, long fd, __u64 now, const bool fast)
 {
 	struct sock_info si = { .slot = slot };
 	struct tcp_stats *st;
 	struct fd_info fi;
 	__u64 *est;
 
-	fd_classify(fd, &fi);
+	fd_classify(fd, &fi, fast);
 	if (fi.kind != FDK_TCP || !(st = tcp_stats_of(slot)))
 		return;
 	__sync_fetch_and_add(&st->accepted, 1);
@@ -545,8 +549,7 @@ static __always_inline void tcp_accepted(__u32 slot, long fd, __u64 now)
 	bpf_map_update_elem(&sock_slots, &fi.sk, &si, BPF_ANY);
 }
 
-SEC("tp_btf/sys_exit")
-int BPF_PROG(iogap_sys_exit, struct pt_regs *regs, long ret)
+static __always_inline int sys_exit(struct pt_regs *regs, long ret, const bool fast)
 {
 	struct thread_state *ts;
 	struct io_stats *st;
@@ -591,7 +594,7 @@ int BPF_PROG(iogap_sys_exit, struct pt_regs *regs, long ret)
 	key.fd_kind = ts->fd_kind;
 
 	if ((flags & OPF_OPEN) && ret >= 0) {
-		fd_classify(ret, &fi);
+		fd_classify(ret, &fi, fast);
 		key.fd_kind = fi.kind;
 		ino = fi.ino;
 		dev = fi.dev;
@@ -602,7 +605,7 @@ int BPF_PROG(iogap_sys_exit, struct pt_regs *regs, long ret)
 	if ((flags & OPF_BYTES) && ret > 0)
 		bytes = ret;
 	if (op == IOP_ACCEPT && ret >= 0)
-		tcp_accepted(slot, ret, now);
+		tcp_accepted(slot, ret, now, fast);
 	else if (op == IOP_CLOSE && key.fd_kind == FDK_TCP)
 		request_closed(ts);
 	else if (key.fd_kind == FDK_TCP && ret > 0 && (op == IOP_READ || op == IOP_READV ||
@@ -633,6 +636,17 @@ int BPF_PROG(iogap_sys_exit, struct pt_regs *regs, long ret)
 		file_account(slot, ino, dev, gen, lat, bytes);
 	return 0;
 }
+
+/* The programs, with plain loads (Linux 6.2+) and with CO-RE probe reads (user space loads one
+ * pair, collector.c). */
+SEC("tp_btf/sys_enter")
+int BPF_PROG(iogap_sys_enter, struct pt_regs *regs, long id) { return sys_enter(regs, id, true); }
+SEC("tp_btf/sys_enter")
+int BPF_PROG(iogap_sys_enter_core, struct pt_regs *regs, long id) { return sys_enter(regs, id, false); }
+SEC("tp_btf/sys_exit")
+int BPF_PROG(iogap_sys_exit, struct pt_regs *regs, long ret) { return sys_exit(regs, ret, true); }
+SEC("tp_btf/sys_exit")
+int BPF_PROG(iogap_sys_exit_core, struct pt_regs *regs, long ret) { return sys_exit(regs, ret, false); }
 
 /* A target's new process: a --pid target's child becomes a target; user space attaches the
  * child's uprobes (a forked child loses its parent's). */

@@ -5,7 +5,8 @@
 source "$(dirname "$0")/../lib.sh"
 need_root "command target: exact counts" "command target: exact bytes" "fsync latency vs workload's clock" \
 	"per-file paths" "syscall counts equal strace -c -f" "--pid target with forked child: exact counts" \
-	"a new inode per transaction: exact counts by path, kernel maps bounded" "no cgroup left behind"
+	"a new inode per transaction: exact counts by path, kernel maps bounded" "CO-RE read programs: exact counts" \
+	"CO-RE read programs: exact bytes" "no cgroup left behind"
 
 WL=$ROOT/.output/tests/workload
 tmp=$(mktemp -d /tmp/iogap-test.XXXXXX)
@@ -47,6 +48,16 @@ if [[ $rc -ne 0 || ! -s $tmp/cmd-rep.json ]]; then
 fi
 check "command target: exact counts" $PY "$tmp/compare.py" "$tmp/cmd.json" "$tmp/cmd-rep.json" count
 check "command target: exact bytes" $PY "$tmp/compare.py" "$tmp/cmd.json" "$tmp/cmd-rep.json" bytes
+# 1b. the same with the programs a kernel without bpf_rdonly_cast (before 6.2) gets: CO-RE reads
+mkdir -p "$tmp/core"
+if IOGAP_CORE_READS=1 "$IOGAP" trace -v -j -o "$tmp/core.json" -- "$WL" "$tmp/core" "$tmp/core-rep.json" 2>"$tmp/core.err" &&
+	grep -q "read fds with CO-RE probe reads" "$tmp/core.err"; then
+	check "CO-RE read programs (kernels before 6.2): exact counts" $PY "$tmp/compare.py" "$tmp/core.json" "$tmp/core-rep.json" count
+	check "CO-RE read programs (kernels before 6.2): exact bytes" $PY "$tmp/compare.py" "$tmp/core.json" "$tmp/core-rep.json" bytes
+else
+	not_ok "CO-RE read programs: iogap failed or did not take them"
+	grep -v "^libbpf" "$tmp/core.err" | tail -5 | sed 's/^/# /'
+fi
 check "fsync latency vs workload's clock (within 20% or 5us)" $PY - "$tmp/cmd.json" "$tmp/cmd-rep.json" <<'PYEOF'
 import json, sys
 out, rep = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))

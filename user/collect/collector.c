@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include "collect/cgroup.h"
 #include "collect/collector.h"
@@ -126,6 +127,25 @@ static void raise_nofile_limit(void)
 		r.rlim_cur = r.rlim_max;
 		setrlimit(RLIMIT_NOFILE, &r);
 	}
+}
+
+/* Whether the running kernel has the bpf_rdonly_cast kfunc (Linux 6.2+): the syscall programs
+ * read the fd's file, inode and socket with plain loads; else with CO-RE probe reads (the
+ * *_core programs). IOGAP_CORE_READS=1 takes the latter anyway (tests run both). */
+static bool kernel_has_rdonly_cast(void)
+{
+	const char *force = getenv("IOGAP_CORE_READS");
+	struct btf *btf;
+	bool has;
+
+	if (force && *force && strcmp(force, "0"))
+		return false;
+	btf = btf__load_vmlinux_btf();
+	if (!btf)
+		return false;
+	has = btf__find_by_name_kind(btf, "bpf_rdonly_cast", BTF_KIND_FUNC) > 0;
+	btf__free(btf);
+	return has;
 }
 
 static struct target *slot_target(struct collector *c, __u32 slot)
@@ -697,6 +717,17 @@ int collector_open(struct collector *c, const struct collector_opts *o)
 		goto fail;
 	}
 	fill_op_table(c->skel->rodata->op_of_nr);
+	{
+		bool fast = kernel_has_rdonly_cast();
+
+		bpf_program__set_autoload(c->skel->progs.iogap_sys_enter, fast);
+		bpf_program__set_autoload(c->skel->progs.iogap_sys_exit, fast);
+		bpf_program__set_autoload(c->skel->progs.iogap_sys_enter_core, !fast);
+		bpf_program__set_autoload(c->skel->progs.iogap_sys_exit_core, !fast);
+		if (verbose)
+			fprintf(stderr, "iogap: syscall programs read fds with %s\n",
+				fast ? "plain loads (bpf_rdonly_cast)" : "CO-RE probe reads");
+	}
 	c->skel->rodata->have_cgroup_targets = have_cg;
 	c->skel->rodata->watch_cgroups = c->watch;
 	c->skel->rodata->exclude_tgid = getpid();
