@@ -49,14 +49,13 @@ static __always_inline void counter_inc(__u32 idx)
 		(*c)++;
 }
 
-/* Returns the slot of the current task, or -1 if it is not a target. */
-static __always_inline int target_slot(void)
+/* The slot of the current task, whose cgroup id is cgid (read when have_cgroup_targets), or -1
+ * if it is not a target. */
+static __always_inline int target_slot_of(__u64 cgid)
 {
 	__u32 *slot;
 
 	if (have_cgroup_targets) {
-		__u64 cgid = bpf_get_current_cgroup_id();
-
 		slot = bpf_map_lookup_elem(&cgroup_slots, &cgid);
 		if (slot) {
 			if (exclude_tgid && (bpf_get_current_pid_tgid() >> 32) == exclude_tgid)
@@ -72,6 +71,12 @@ static __always_inline int target_slot(void)
 			return *slot;
 	}
 	return -1;
+}
+
+/* Returns the slot of the current task, or -1 if it is not a target. */
+static __always_inline int target_slot(void)
+{
+	return target_slot_of(have_cgroup_targets ? bpf_get_current_cgroup_id() : 0);
 }
 
 static __always_inline void *event_reserve(__u64 size)

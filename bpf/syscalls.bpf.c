@@ -225,11 +225,12 @@ static __always_inline int sys_enter(struct pt_regs *regs, long id, const bool f
 	if (have_cgroup_targets)
 		cg = bpf_get_current_cgroup_id();
 	epoch = slot_epoch;
-	ts = bpf_task_storage_get(&thread_states, task, 0, 0);
+	/* a task with no local storage at all (most of them: not targets) skips the lookup */
+	ts = task->bpf_storage ? bpf_task_storage_get(&thread_states, task, 0, 0) : NULL;
 	if (ts && ts->slot_known && ts->slot_cg == cg && ts->slot_epoch == epoch && ts->slot < IOGAP_MAX_SLOTS) {
 		slot = ts->slot;
 	} else {
-		slot = target_slot();
+		slot = target_slot_of(cg);
 		if (slot < 0 || slot >= IOGAP_MAX_SLOTS)
 			return 0;
 		/* every target syscall gets state, so sys_exit needs no target lookup of its own */

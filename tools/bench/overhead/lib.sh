@@ -25,6 +25,7 @@ floor_start() {
 }
 floor_stop() {
 	exec 9>&-
-	wait "$floor_pid" 2>/dev/null || true
+	[[ -z ${floor_pid:-} ]] || wait "$floor_pid" 2>/dev/null || true
+	floor_pid=
 	rm -f "$out/floor.fifo"
 }
