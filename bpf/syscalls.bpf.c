@@ -448,7 +448,15 @@ static __always_inline void request_read(struct thread_state *ts, __u32 slot)
 		si = bpf_map_lookup_elem(&sock_slots, &ts->sk);
 	}
 	if (si && !si->req_open && ts->req_open < 255) {
+		/* the request it opened last was answered by another thread (a hand-off pool) */
+		if (ts->req_open && ts->req_sk != ts->sk) {
+			struct sock_info *old = bpf_map_lookup_elem(&sock_slots, &ts->req_sk);
+
+			if (!old || !old->req_open)
+				req_open_set(ts, ts->req_open - 1);
+		}
 		si->req_open = 1;
+		ts->req_sk = ts->sk;
 		req_open_set(ts, ts->req_open + 1);
 	}
 }

@@ -50,6 +50,7 @@ struct thread_state {
 	__s64 req_adj;            /* weighted CPU ns owed by req_open changes inside the current run */
 	__u32 slot_epoch;         /* the slot_epoch slot_known was found in */
 	__u32 pad3;
+	__u64 req_sk;             /* the socket of the request it opened last */
 };
 
 struct {

@@ -241,9 +241,11 @@ static void print_budget(FILE *out, const struct target *t, double secs)
 			continue;
 		report_fmt_ns(tm, sizeof(tm), ns[c]);
 		report_fmt_ns(pr, sizeof(pr), (uint64_t)(ns[c] * per));
-		if (report_budget_idle(c))
-			fprintf(out, "  %-12s %9s %6s%s%s  (idle: waiting for work)\n", model_budget_name(c),
-				tm, "-", per ? "  " : "", per ? pr : "");
+		if (report_budget_idle(c) && per)
+			fprintf(out, "  %-12s %9s %6s  %11s  (idle: waiting for work)\n", model_budget_name(c),
+				tm, "-", pr);
+		else if (report_budget_idle(c))
+			fprintf(out, "  %-12s %9s %6s  (idle: waiting for work)\n", model_budget_name(c), tm, "-");
 		else if (per)
 			fprintf(out, "  %-12s %9s %5.1f%%  %11s\n", model_budget_name(c), tm,
 				work ? 100.0 * ns[c] / work : 0, pr);
