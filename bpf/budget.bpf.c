@@ -93,8 +93,11 @@ static __always_inline void account(struct task_struct *t, struct thread_state *
 		b->tgid = t->tgid;
 		b->first_ns = ts->bud_ts;
 	}
-	/* the name as it is now: threads name themselves, and exec renames */
-	bpf_probe_read_kernel_str(b->comm, sizeof(b->comm), t->comm);
+	/* the name as it is now (threads name themselves, and exec renames), at most every 100 ms */
+	if (exited || now - b->comm_ns >= 100000000ULL) {
+		bpf_probe_read_kernel_str(b->comm, sizeof(b->comm), t->comm);
+		b->comm_ns = now;
+	}
 	if (cls < BUD_MAX) {
 		__s64 w = (__s64)d * ts->req_open;
 
@@ -111,9 +114,11 @@ static __always_inline void account(struct task_struct *t, struct thread_state *
 		b->exited = 1;
 }
 
+/* Every context switch of the machine comes here: a task with no local storage at all (most
+ * of them, not targets) is known without the storage lookup. */
 static __always_inline struct thread_state *state_of(struct task_struct *t)
 {
-	struct thread_state *ts = bpf_task_storage_get(&thread_states, t, 0, 0);
+	struct thread_state *ts = t->bpf_storage ? bpf_task_storage_get(&thread_states, t, 0, 0) : NULL;
 
 	return ts && ts->slot < IOGAP_MAX_SLOTS ? ts : NULL;
 }

@@ -40,6 +40,7 @@ struct thread_budget {
 	__u64 first_ns;           /* first accounted moment */
 	__u64 last_ns;            /* last accounted moment */
 	__u64 exited;
+	__u64 comm_ns;            /* when comm was read */
 	__u64 ns[BUD_MAX];
 	/* the same time weighted by the HTTP requests the thread had open (read, not yet answered):
 	 * summed over a target's threads, the sum of its requests' latencies, by where it went */

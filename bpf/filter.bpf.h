@@ -88,6 +88,21 @@ static __always_inline void *event_reserve(__u64 size)
 	return e;
 }
 
+/*
+ * Submits an event. Rich ones (HTTP, SQL text, file paths: many per request) wake user space
+ * only once the ring buffer is a quarter full, since it reads the buffer at least every 100 ms
+ * anyway: a wakeup per event would put iogap's reader on the CPU thousands of times a second,
+ * often the traced service's. Events user space must act on at once (a process stopped until
+ * its uprobes are attached, a fork, an exec, an exit, a new cgroup, a SQLite library being
+ * loaded) wake it now.
+ */
+static __always_inline void event_submit(void *e, bool urgent)
+{
+	bool wake = urgent || bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) > IOGAP_RINGBUF_BYTES / 4;
+
+	bpf_ringbuf_submit(e, wake ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
+}
+
 static __always_inline void event_fill_hdr(struct event_hdr *h, __u32 type, __u32 slot)
 {
 	__u64 id = bpf_get_current_pid_tgid();

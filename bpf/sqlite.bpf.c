@@ -43,16 +43,17 @@ struct {
 	__type(value, struct stmt_state);
 } stmts SEC(".maps");
 
+/* Per CPU: plain adds in the uprobes, no cache line shared between CPUs (user space sums). */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
 	__uint(max_entries, 8192);
 	__type(key, struct sq_key);
 	__type(value, struct stmt_stats);
 } sq_stats SEC(".maps");
 
-/* Sparse latency histograms: one entry per used bucket. */
+/* Sparse latency histograms: one entry per used bucket (per CPU too). */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
 	__uint(max_entries, 65536);
 	__type(key, struct sq_hist_key);
 	__type(value, __u64);
@@ -136,7 +137,7 @@ static __always_inline __u64 sql_capture(__u32 slot, const char *sql, long len)
 	e->len = n;
 	e->truncated = n >= SQL_TEXT_MAX - 1;
 	bpf_probe_read_kernel(e->text, sizeof(e->text), s->text);
-	bpf_ringbuf_submit(e, 0);
+	event_submit(e, false);
 	return h;
 }
 
@@ -159,13 +160,13 @@ static __always_inline void hist_add(__u32 slot, __u64 hash, __u8 which, __u64 v
 	k.bucket = hist_bucket(v);
 	c = bpf_map_lookup_elem(&sq_hist, &k);
 	if (c) {
-		__sync_fetch_and_add(c, 1);
+		(*c)++;
 		return;
 	}
 	if (bpf_map_update_elem(&sq_hist, &k, &one, BPF_NOEXIST)) {
 		c = bpf_map_lookup_elem(&sq_hist, &k);
 		if (c)
-			__sync_fetch_and_add(c, 1);
+			(*c)++;
 		else
 			counter_inc(CNT_SQ_MAP_FULL);
 	}
@@ -189,7 +190,7 @@ static __always_inline void split_add(struct stmt_stats *st, struct thread_state
 {
 	for (int i = 0; i < SPLIT_MAX; i++)
 		if (ts->sq_split[i])
-			__sync_fetch_and_add(&st->split_ns[i], ts->sq_split[i]);
+			st->split_ns[i] += ts->sq_split[i];
 }
 
 static __always_inline int enter_sqlite(struct thread_state *ts)
@@ -317,15 +318,15 @@ int BPF_KRETPROBE(iogap_sq_step_r, int rc)
 	}
 	if (!ss->first_ts) {
 		ss->first_ts = ts->sq_start;
-		__sync_fetch_and_add(&st->count, 1);
+		st->count += 1;
 	}
-	__sync_fetch_and_add(&st->steps, 1);
+	st->steps += 1;
 	r = rc_index(rc);
 	if (r < RC_MAX)
-		__sync_fetch_and_add(&st->rc[r], 1);
+		st->rc[r] += 1;
 	if (r == RC_ROW)
-		__sync_fetch_and_add(&st->rows, 1);
-	__sync_fetch_and_add(&st->step_ns, dur);
+		st->rows += 1;
+	st->step_ns += dur;
 	split_add(st, ts);
 	hist_add(slot, ss->hash, SQ_HIST_STEP, dur);
 	return 0;
@@ -347,8 +348,8 @@ static __always_inline void stmt_end(void *stmt, bool finalize)
 		ss->first_ts = 0;
 		st = stats_of(slot, ss->hash);
 		if (st) {
-			__sync_fetch_and_add(&st->stmt_ns, whole);
-			__sync_fetch_and_add(&st->stmt_ended, 1);
+			st->stmt_ns += whole;
+			st->stmt_ended += 1;
 		}
 		hist_add(slot, ss->hash, SQ_HIST_STMT, whole);
 	}
@@ -402,13 +403,13 @@ int BPF_KRETPROBE(iogap_sq_exec_r, int rc)
 		counter_inc(CNT_SQ_MAP_FULL);
 		return 0;
 	}
-	__sync_fetch_and_add(&st->count, 1);
+	st->count += 1;
 	r = rc_index(rc == SQLITE_OK ? SQLITE_DONE : rc);
 	if (r < RC_MAX)
-		__sync_fetch_and_add(&st->rc[r], 1);
-	__sync_fetch_and_add(&st->step_ns, dur);
-	__sync_fetch_and_add(&st->stmt_ns, dur);
-	__sync_fetch_and_add(&st->stmt_ended, 1);
+		st->rc[r] += 1;
+	st->step_ns += dur;
+	st->stmt_ns += dur;
+	st->stmt_ended += 1;
 	split_add(st, ts);
 	hist_add(slot, hash, SQ_HIST_STEP, dur);
 	hist_add(slot, hash, SQ_HIST_STMT, dur);

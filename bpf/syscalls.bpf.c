@@ -72,7 +72,7 @@ static __always_inline void stop_new_child(void)
 	e->cgroup_id = 0;
 	e->stopped = 1;
 	bpf_send_signal(SIGSTOP);
-	bpf_ringbuf_submit(e, 0);
+	event_submit(e, true);
 }
 
 /* Bumped by user space whenever it changes a cgroup's slot (a container's cgroup first gets
@@ -343,6 +343,7 @@ static __always_inline bool is_sqlite_lib(const char *path, long n)
 static __always_inline void open_event(__u32 slot, long fd, __u64 path, struct fd_info *fi)
 {
 	struct file_open_event *e = event_reserve(sizeof(*e));
+	bool lib;
 	long n;
 
 	if (!e)
@@ -356,12 +357,13 @@ static __always_inline void open_event(__u32 slot, long fd, __u64 path, struct f
 	n = bpf_probe_read_user_str(e->path, sizeof(e->path), (const void *)path);
 	if (n < 0)
 		e->path[0] = 0;
+	lib = is_sqlite_lib(e->path, n - 1);
 	e->stopped = 0;
-	if ((stop_slots >> (slot & 63)) & 1 && is_sqlite_lib(e->path, n - 1)) {
+	if ((stop_slots >> (slot & 63)) & 1 && lib) {
 		e->stopped = 1;
 		bpf_send_signal(SIGSTOP);
 	}
-	bpf_ringbuf_submit(e, 0);
+	event_submit(e, lib);     /* user space attaches SQLite's uprobes at once */
 }
 
 struct {
@@ -532,7 +534,7 @@ static __always_inline void http_capture(struct thread_state *ts, __u32 slot, lo
 	if (bpf_probe_read_user(e->data, n, (void *)p))
 		n = 0;
 	e->len = n;
-	bpf_ringbuf_submit(e, 0);
+	event_submit(e, false);
 }
 
 /* An accepted TCP connection: count it, its accept-queue wait, and make it the target's. */
@@ -688,7 +690,7 @@ int BPF_PROG(iogap_fork, struct task_struct *parent, struct task_struct *child)
 	e->stopped = 0;
 	e->child_pid = ctgid;
 	e->cgroup_id = 0;
-	bpf_ringbuf_submit(e, 0);
+	event_submit(e, true);
 	return 0;
 }
 
@@ -709,7 +711,7 @@ int BPF_PROG(iogap_exec, struct task_struct *p, pid_t old_pid, struct linux_binp
 	e->stopped = (stop_slots >> (slot & 63)) & 1;
 	if (e->stopped)
 		bpf_send_signal(SIGSTOP);
-	bpf_ringbuf_submit(e, 0);
+	event_submit(e, true);
 	return 0;
 }
 
@@ -735,7 +737,7 @@ int BPF_PROG(iogap_exit, struct task_struct *p)
 	e->stopped = 0;
 	e->child_pid = 0;
 	e->cgroup_id = 0;
-	bpf_ringbuf_submit(e, 0);
+	event_submit(e, true);
 	return 0;
 }
 
@@ -772,6 +774,6 @@ int BPF_PROG(iogap_cg_mkdir, struct cgroup *cgrp, const char *path)
 	e->cgroup_id = id;
 	if (bpf_probe_read_kernel_str(e->path, sizeof(e->path), path) < 0)
 		e->path[0] = 0;
-	bpf_ringbuf_submit(e, 0);
+	event_submit(e, true);
 	return 0;
 }

@@ -23,6 +23,7 @@
 #include <bpf/libbpf.h>
 #include "collect/cgroup.h"
 #include "collect/collector.h"
+#include "collect/percpu.h"
 #include "syscalls.skel.h"
 
 #define TRACEFS "/sys/kernel/tracing"
@@ -800,25 +801,13 @@ fail:
 
 int collector_poll(struct collector *c, int timeout_ms)
 {
-	int n = ring_buffer__poll(c->rb, timeout_ms);
+	int n = ring_buffer__poll(c->rb, timeout_ms), m;
 
-	return n == -EINTR ? 0 : n;
-}
-
-/* Adds up a per-CPU value made of __u64 words (the word at max_idx is a maximum instead). */
-static void sum_percpu(const void *vals, int ncpus, size_t size, __u64 *out, size_t nwords,
-		       size_t max_idx)
-{
-	size_t stride = (size + 7) & ~7UL;
-
-	memset(out, 0, nwords * sizeof(__u64));
-	for (int cpu = 0; cpu < ncpus; cpu++) {
-		const __u64 *v = (const __u64 *)((const char *)vals + cpu * stride);
-
-		for (size_t w = 0; w < nwords; w++)
-			out[w] = (max_idx != SIZE_MAX && w == max_idx) ? (v[w] > out[w] ? v[w] : out[w])
-								       : out[w] + v[w];
-	}
+	/* rich events do not wake us (event_submit in bpf/filter.bpf.h): read what is there */
+	m = ring_buffer__consume(c->rb);
+	if (n == -EINTR)
+		n = 0;
+	return n < 0 ? n : m < 0 ? m : n + m;
 }
 
 static void snapshot_ops(struct collector *c)
@@ -832,7 +821,7 @@ static void snapshot_ops(struct collector *c)
 		prev = &key;
 		if (bpf_map_lookup_elem(fd, &key, c->buf))
 			continue;
-		sum_percpu(c->buf, c->ncpus, sizeof(struct io_stats), (__u64 *)&sum,
+		percpu_sum(c->buf, c->ncpus, sizeof(struct io_stats), (uint64_t *)&sum,
 			   sizeof(sum) / 8, offsetof(struct io_stats, max_ns) / 8);
 		struct target *t = slot_target(c, key.slot);
 		struct op_stats *o = t ? target_op(t, key.op, key.fd_kind) : NULL;
@@ -862,7 +851,7 @@ static void snapshot_syscalls(struct collector *c)
 
 			if (bpf_map_lookup_elem(fd, &idx, c->buf))
 				continue;
-			sum_percpu(c->buf, c->ncpus, sizeof(sum), (__u64 *)&sum, 2, SIZE_MAX);
+			percpu_sum(c->buf, c->ncpus, sizeof(sum), (uint64_t *)&sum, 2, SIZE_MAX);
 			t->sys_count[nr] = sum.count;
 			t->sys_errors[nr] = sum.errors;
 			t->syscalls += sum.count;
@@ -877,7 +866,7 @@ static void snapshot_counters(struct collector *c)
 
 	for (__u32 i = 0; i < CNT_MAX; i++)
 		if (!bpf_map_lookup_elem(fd, &i, c->buf)) {
-			sum_percpu(c->buf, c->ncpus, sizeof(v), &v, 1, SIZE_MAX);
+			percpu_sum(c->buf, c->ncpus, sizeof(v), (uint64_t *)&v, 1, SIZE_MAX);
 			c->model.counters[i] = v;
 		}
 }

@@ -63,7 +63,7 @@ struct collector {
 
 /* Exit codes: 0 ok, 1 runtime failure, 127/126 command not found / not executable. */
 int collector_open(struct collector *c, const struct collector_opts *o);
-/* Waits up to timeout_ms for ring-buffer events and handles them. */
+/* Waits up to timeout_ms for an urgent ring-buffer event, then handles every event there. */
 int collector_poll(struct collector *c, int timeout_ms);
 /* Reads the BPF maps into c->model (cumulative figures, durations). */
 int collector_snapshot(struct collector *c);

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <bpf/bpf.h>
 #include "collect/files.h"
+#include "collect/percpu.h"
 #include "syscalls.h"
 #include "sqlite.h"
 
@@ -87,14 +88,7 @@ void files_free(struct file_table *ft)
 /* file_stats is per CPU: the sum of the ncpus values in ft->buf. */
 static void sum_cpus(const struct file_table *ft, struct file_stats *v)
 {
-	const struct file_stats *c = ft->buf;
-
-	memset(v, 0, sizeof(*v));
-	for (int i = 0; i < ft->ncpus; i++) {
-		v->count += c[i].count;
-		v->total_ns += c[i].total_ns;
-		v->bytes += c[i].bytes;
-	}
+	percpu_sum(ft->buf, ft->ncpus, sizeof(*v), (uint64_t *)v, sizeof(*v) / 8, SIZE_MAX);
 }
 
 /* The newest inode opened under a path: the one the path names now. */

@@ -16,6 +16,7 @@
 #include "collect/elf.h"
 #include "collect/sqlite_find.h"
 #include "collect/sqlite_probes.h"
+#include "collect/percpu.h"
 #include "model/sql.h"
 #include "sqlite.skel.h"
 #include "syscalls.skel.h"
@@ -112,6 +113,9 @@ int sqlite_probes_open(struct sqlite_probes *p, struct syscalls_bpf *sys, const 
 
 	memset(p, 0, sizeof(*p));
 	p->verbose = verbose;
+	p->ncpus = libbpf_num_possible_cpus();
+	if (p->ncpus <= 0 || !(p->buf = calloc(p->ncpus, sizeof(struct stmt_stats))))
+		return -ENOMEM;
 	s = sqlite_bpf__open_opts(&(struct bpf_object_open_opts){
 		.sz = sizeof(struct bpf_object_open_opts), .btf_custom_path = btf_path });
 	if (!s)
@@ -390,8 +394,9 @@ void sqlite_probes_snapshot(struct sqlite_probes *p, struct model *m)
 	while (!bpf_map_get_next_key(fd, prev, &next)) {
 		k = next;
 		prev = &k;
-		if (k.slot >= m->ntargets || bpf_map_lookup_elem(fd, &k, &st))
+		if (k.slot >= m->ntargets || bpf_map_lookup_elem(fd, &k, p->buf))
 			continue;
+		percpu_sum(p->buf, p->ncpus, sizeof(st), (uint64_t *)&st, sizeof(st) / 8, SIZE_MAX);
 		struct sql_stmt *s = target_stmt(&m->targets[k.slot], k.hash);
 
 		if (!s)
@@ -404,12 +409,13 @@ void sqlite_probes_snapshot(struct sqlite_probes *p, struct model *m)
 	}
 	fd = bpf_map__fd(p->skel->maps.sq_hist);
 	while (!bpf_map_get_next_key(fd, hprev, &hnext)) {
-		__u64 c;
+		uint64_t c;
 
 		hk = hnext;
 		hprev = &hk;
-		if (hk.slot >= m->ntargets || hk.bucket >= HIST_BUCKETS || bpf_map_lookup_elem(fd, &hk, &c))
+		if (hk.slot >= m->ntargets || hk.bucket >= HIST_BUCKETS || bpf_map_lookup_elem(fd, &hk, p->buf))
 			continue;
+		percpu_sum(p->buf, p->ncpus, sizeof(c), &c, 1, SIZE_MAX);
 		struct sql_stmt *s = target_stmt(&m->targets[hk.slot], hk.hash);
 
 		if (s)
@@ -510,6 +516,8 @@ void sqlite_probes_close(struct sqlite_probes *p)
 	}
 	detach_parallel(p->dead, p->ndead);
 	free(p->dead);
+	free(p->buf);
+	p->buf = NULL;
 	free(p->procs);
 	for (size_t i = 0; i < p->ntexts; i++)
 		free(p->texts[i].sql);

@@ -25,6 +25,8 @@ struct sqlite_probes {
 	 * the kernel ~0.1 s; meanwhile a dead process's uprobes cost nobody anything) */
 	struct bpf_link **dead;
 	size_t ndead, cap_dead;
+	int ncpus;                /* sq_stats and sq_hist are per CPU */
+	void *buf;                /* ncpus values of sq_stats */
 };
 
 /* Opens and loads the SQLite module, sharing the target, thread and event maps of sys. */
