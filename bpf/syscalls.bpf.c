@@ -44,26 +44,15 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 const volatile __u64 stop_slots = 0;
 #define SIGSTOP 19
 
-/* Forked children of stop_slots processes, until they return from fork (their first sys_exit,
- * before any of their own code runs). */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 1024);
-	__type(key, __u32);
-	__type(value, __u32);
-} fork_pending SEC(".maps");
-
-/* A new child of a launched process returns from fork: stop it until its uprobes are there. */
-static __always_inline void stop_new_child(void)
+/* A new child of a launched process returns from fork (its first sys_exit, before any of its
+ * own code runs; iogap_fork marked it fork_stop in its state): stop it until its uprobes are
+ * there. */
+static __always_inline void stop_new_child(struct thread_state *ts)
 {
-	__u64 id = bpf_get_current_pid_tgid();
-	__u32 tgid = id >> 32, *ps, slot;
+	__u32 slot = ts->slot;
 	struct task_event *e;
 
-	if ((__u32)id != tgid || !(ps = bpf_map_lookup_elem(&fork_pending, &tgid)))
-		return;
-	slot = *ps;
-	bpf_map_delete_elem(&fork_pending, &tgid);
+	ts->fork_stop = 0;
 	e = event_reserve(sizeof(*e));
 	if (!e)
 		return;
@@ -570,12 +559,15 @@ static __always_inline int sys_exit(struct pt_regs *regs, long ret, const bool f
 	__u32 idx, b, dev, gen, flags, op;
 	long nr;
 	__u32 slot;
+	struct task_struct *task = bpf_get_current_task_btf();
 
-	if (stop_slots)
-		stop_new_child();
-	ts = bpf_task_storage_get(&thread_states, bpf_get_current_task_btf(), 0, 0);
-	if (!ts || !ts->active)
-		return 0;          /* not a target, or a syscall entered before tracing began */
+	ts = task->bpf_storage ? bpf_task_storage_get(&thread_states, task, 0, 0) : NULL;
+	if (!ts)
+		return 0;          /* not a target */
+	if (stop_slots && ts->fork_stop)
+		stop_new_child(ts);
+	if (!ts->active)
+		return 0;          /* a syscall entered before tracing began, or fork's return in a child */
 	now = bpf_ktime_get_ns();
 	ts->active = 0;
 	nr = regs->orig_ax;
@@ -681,8 +673,17 @@ int BPF_PROG(iogap_fork, struct task_struct *parent, struct task_struct *child)
 		counter_inc(CNT_TGID_MAP_FULL);
 		return 0;
 	}
-	if ((stop_slots >> (slot & 63)) & 1)
-		bpf_map_update_elem(&fork_pending, &ctgid, &slot, BPF_ANY);
+	if ((stop_slots >> (slot & 63)) & 1) {
+		struct thread_state *cts = bpf_task_storage_get(&thread_states, child, 0,
+								 BPF_LOCAL_STORAGE_GET_F_CREATE);
+
+		if (cts) {
+			cts->slot = slot;
+			cts->fork_stop = 1;
+		} else {
+			counter_inc(CNT_TASK_STORAGE_FAIL);   /* it runs on unstopped: counted */
+		}
+	}
 	e = event_reserve(sizeof(*e));
 	if (!e)
 		return 0;

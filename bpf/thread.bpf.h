@@ -45,7 +45,8 @@ struct thread_state {
 	__u8 slot_known;          /* slot is the target of the cgroup slot_cg (sys_enter's cache) */
 	__u8 req_open;            /* HTTP requests it read and has not answered yet (status line) */
 	__u8 served;              /* it has answered a request: a serving thread */
-	__u8 bud_pad[3];
+	__u8 fork_stop;           /* a launched process's new child: stop it at fork's return */
+	__u8 bud_pad[2];
 	__u64 slot_cg;
 	__s64 req_adj;            /* weighted CPU ns owed by req_open changes inside the current run */
 	__u32 slot_epoch;         /* the slot_epoch slot_known was found in */
