@@ -114,11 +114,9 @@ static __always_inline void account(struct task_struct *t, struct thread_state *
 		b->exited = 1;
 }
 
-/* Every context switch of the machine comes here: a task with no local storage at all (most
- * of them, not targets) is known without the storage lookup. */
 static __always_inline struct thread_state *state_of(struct task_struct *t)
 {
-	struct thread_state *ts = t->bpf_storage ? bpf_task_storage_get(&thread_states, t, 0, 0) : NULL;
+	struct thread_state *ts = thread_state_of(t);
 
 	return ts && ts->slot < IOGAP_MAX_SLOTS ? ts : NULL;
 }

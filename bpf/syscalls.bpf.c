@@ -214,8 +214,7 @@ static __always_inline int sys_enter(struct pt_regs *regs, long id, const bool f
 	if (have_cgroup_targets)
 		cg = bpf_get_current_cgroup_id();
 	epoch = slot_epoch;
-	/* a task with no local storage at all (most of them: not targets) skips the lookup */
-	ts = task->bpf_storage ? bpf_task_storage_get(&thread_states, task, 0, 0) : NULL;
+	ts = thread_state_of(task);
 	if (ts && ts->slot_known && ts->slot_cg == cg && ts->slot_epoch == epoch && ts->slot < IOGAP_MAX_SLOTS) {
 		slot = ts->slot;
 	} else {
@@ -561,7 +560,7 @@ static __always_inline int sys_exit(struct pt_regs *regs, long ret, const bool f
 	__u32 slot;
 	struct task_struct *task = bpf_get_current_task_btf();
 
-	ts = task->bpf_storage ? bpf_task_storage_get(&thread_states, task, 0, 0) : NULL;
+	ts = thread_state_of(task);
 	if (!ts)
 		return 0;          /* not a target */
 	if (stop_slots && ts->fork_stop)

@@ -61,4 +61,12 @@ struct {
 	__type(value, struct thread_state);
 } thread_states SEC(".maps");
 
+/* t's state, or NULL. A task with no local storage at all (most of them: not targets) is known
+ * without the storage lookup, which the hot programs (every syscall, every context switch of
+ * the machine) would otherwise pay for every task. */
+static __always_inline struct thread_state *thread_state_of(struct task_struct *t)
+{
+	return t->bpf_storage ? bpf_task_storage_get(&thread_states, t, 0, 0) : NULL;
+}
+
 #endif

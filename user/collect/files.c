@@ -21,6 +21,7 @@ struct file_node {
 	bool is_path;             /* a path's newest inode (key: slot, path hash), not an inode */
 	uint64_t retired_at;      /* the snapshot it last left the kernel maps in (0: never) */
 	char *path;
+	uint64_t path_id;         /* model_hash_str(path): the path's entry in the model, its node here */
 	uint64_t born;            /* the snapshot it was first seen in (0: before any) */
 	uint64_t seen;            /* the last snapshot it was in a kernel map */
 	uint64_t moved;           /* the last snapshot its figures changed */
@@ -91,10 +92,23 @@ static void sum_cpus(const struct file_table *ft, struct file_stats *v)
 	percpu_sum(ft->buf, ft->ncpus, sizeof(*v), (uint64_t *)v, sizeof(*v) / 8, SIZE_MAX);
 }
 
+/* Gives n its path (a copy of path), or returns -ENOMEM and leaves it as it was. */
+static int node_set_path(struct file_node *n, const char *path)
+{
+	char *p = strdup(path);
+
+	if (!p)
+		return -ENOMEM;
+	free(n->path);
+	n->path = p;
+	n->path_id = model_hash_str(p);
+	return 0;
+}
+
 /* The newest inode opened under a path: the one the path names now. */
 static void path_names(struct file_table *ft, const struct file_node *n)
 {
-	struct file_node *p = find(ft, n->slot, 0, model_hash_str(n->path), 0, true, true);
+	struct file_node *p = find(ft, n->slot, 0, n->path_id, 0, true, true);
 
 	if (p) {
 		p->named_ino = n->ino;
@@ -105,7 +119,7 @@ static void path_names(struct file_table *ft, const struct file_node *n)
 
 static bool path_still_names(struct file_table *ft, const struct file_node *n)
 {
-	struct file_node *p = find(ft, n->slot, 0, model_hash_str(n->path), 0, true, false);
+	struct file_node *p = find(ft, n->slot, 0, n->path_id, 0, true, false);
 
 	return p && p->named_ino == n->ino && p->named_dev == n->dev && p->named_gen == n->gen;
 }
@@ -114,16 +128,9 @@ int files_set_path(struct file_table *ft, uint32_t slot, uint32_t dev, uint64_t 
 		   const char *path)
 {
 	struct file_node *n = find(ft, slot, dev, ino, gen, false, true);
-	char *p;
 
-	if (!n)
+	if (!n || ((!n->path || strcmp(n->path, path)) && node_set_path(n, path)))
 		return -ENOMEM;
-	if (!n->path || strcmp(n->path, path)) {
-		if (!(p = strdup(path)))
-			return -ENOMEM;
-		free(n->path);
-		n->path = p;
-	}
 	path_names(ft, n);
 	return 0;
 }
@@ -140,6 +147,13 @@ static bool pending(const struct file_table *ft, const struct file_node *n)
 	return !n->path && n->born == ft->snapshots;
 }
 
+/* What a cumulative kernel figure gained since it was last read; all of it when it is below
+ * (the entry was made anew, after a retirement raced an operation). */
+static uint64_t gained(uint64_t now, uint64_t last)
+{
+	return now >= last ? now - last : now;
+}
+
 /* The kernel's cumulative figures v for n: what is new goes to n's path (or inode) in m. */
 static void add_file(struct file_table *ft, struct file_node *n, const struct file_stats *v,
 		     struct model *m)
@@ -151,10 +165,9 @@ static void add_file(struct file_table *ft, struct file_node *n, const struct fi
 	n->seen = ft->snapshots;
 	if (pending(ft, n))
 		return;
-	/* below what was read: the entry was made anew (after a retirement raced an operation) */
-	d.count = v->count >= n->last.count ? v->count - n->last.count : v->count;
-	d.total_ns = v->total_ns >= n->last.total_ns ? v->total_ns - n->last.total_ns : v->total_ns;
-	d.bytes = v->bytes >= n->last.bytes ? v->bytes - n->last.bytes : v->bytes;
+	d.count = gained(v->count, n->last.count);
+	d.total_ns = gained(v->total_ns, n->last.total_ns);
+	d.bytes = gained(v->bytes, n->last.bytes);
 	n->last = *v;
 	if (!d.count && !d.total_ns && !d.bytes)
 		return;
@@ -173,20 +186,21 @@ static void add_sq(struct file_table *ft, struct file_node *n, const struct sq_f
 	struct target *t = slot_target(m, n->slot);
 	struct sq_file_stats d;
 	struct sq_fsync_stat *f = NULL;
+	struct file_stat *pf;
 
 	n->seen = ft->snapshots;
 	if (pending(ft, n))
 		return;
-	d.count = v->count >= n->sq_last.count ? v->count - n->sq_last.count : v->count;
-	d.total_ns = v->total_ns >= n->sq_last.total_ns ? v->total_ns - n->sq_last.total_ns : v->total_ns;
+	d.count = gained(v->count, n->sq_last.count);
+	d.total_ns = gained(v->total_ns, n->sq_last.total_ns);
 	n->sq_last = *v;
 	if (!d.count && !d.total_ns)
 		return;
 	n->moved = ft->snapshots;
 	if (t && n->path) {
-		/* its path's file entry names it (target_file_path) */
-		if (target_file_by_path(t, n->path))
-			f = target_sq_fsync(t, 0, model_hash_str(n->path), 0);
+		/* keyed like its path's file entry, which names it (target_file_path) */
+		if ((pf = target_file_by_path(t, n->path)))
+			f = target_sq_fsync(t, pf->dev, pf->ino, pf->gen);
 	} else if (t) {
 		f = target_sq_fsync(t, n->dev, n->ino, n->gen);
 	}
@@ -203,7 +217,7 @@ static struct file_node *node_for(struct file_table *ft, uint32_t slot, uint32_t
 	struct file_node *n = find(ft, slot, dev, ino, gen, false, true), *any;
 
 	if (n && !n->path && gen && (any = find(ft, slot, dev, ino, 0, false, false)) && any->path)
-		n->path = strdup(any->path);
+		node_set_path(n, any->path);   /* out of memory: it counts by inode */
 	return n;
 }
 
