@@ -6,10 +6,12 @@
  *   budget_workload [--gate DIR] MODE REPORT.json [CPU]
  *
  * MODE:
- *   sleep  "sleeper" sleeps 10 ms a hundred times (clock_nanosleep)
+ *   sleep  "sleeper" sleeps 10 ms a hundred times (clock_nanosleep), each less what the ones
+ *          before it overran: 1.0 s blocked in all, as it measures it (see sleeper())
  *   spin   "spin-a" and "spin-b" pin themselves to CPU and each spins for 2 s of wall time
- *   mutex  "holder" holds a mutex 20 times for 20 ms (2 ms gaps); "waiter" locks it each time
- *          the holder has it, timing pthread_mutex_lock
+ *   mutex  "holder" holds a mutex 20 times for 20 ms, each time waiting for the waiter to have
+ *          had it and 2 ms more; "waiter" locks it each time the holder has it, timing
+ *          pthread_mutex_lock
  *   pipe   "writer" writes a pipe 5 times, each after 200 ms; "reader" blocks in read()
  *   http   "server" answers N_REQ HTTP/1.1 requests on one keep-alive TCP connection (loopback),
  *          each after sleeping 2 ms and spinning 1 ms of its own CPU time; "client" sends them
@@ -67,6 +69,9 @@ struct thr {
 	long long start, end;     /* CLOCK_MONOTONIC: first instruction, just before return */
 	long long wait_ns;        /* the mode's measured waits, summed */
 	int waits;
+	long long late_ns;        /* http/loop: run-queue waits after the responses' writes */
+	long long spin_ns;        /* http: the spins' wall time less their run-queue waits */
+	long long poll_ns;        /* loop: epoll_wait's blocked time x requests open meanwhile */
 	long long cpu_ns;         /* CLOCK_THREAD_CPUTIME_ID at the end */
 	long long sched_run_ns, sched_delay_ns;   /* /proc/thread-self/schedstat at the end */
 };
@@ -75,6 +80,7 @@ static struct thr thr[MAX_THREADS];
 static int nthr, spin_cpu;
 static pthread_mutex_t mtx = PTHREAD_MUTEX_INITIALIZER;
 static atomic_int held_round = -1;   /* the round the holder holds the mutex in, -1 none */
+static atomic_int taken;             /* rounds in which the waiter has had the mutex */
 static int pipefd[2];
 
 static void die(const char *what)
@@ -111,33 +117,62 @@ static void begin(struct thr *t)
 	prctl(PR_SET_NAME, t->name, 0, 0, 0);
 }
 
-static void end(struct thr *t)
+/* the thread's run time and run-queue delay so far, from /proc/thread-self/schedstat (fd open
+ * on it, or -1 to open it for this one read) */
+static void schedstat(int fd, long long *run, long long *delay)
 {
 	char buf[128] = "";
-	int fd = open("/proc/thread-self/schedstat", O_RDONLY);
+	int own = fd < 0;
+	ssize_t n;
 
-	if (fd >= 0) {
-		if (read(fd, buf, sizeof(buf) - 1) < 0)
-			buf[0] = 0;
+	if (own)
+		fd = open("/proc/thread-self/schedstat", O_RDONLY);
+	n = fd >= 0 ? pread(fd, buf, sizeof(buf) - 1, 0) : -1;
+	buf[n > 0 ? n : 0] = 0;
+	if (own && fd >= 0)
 		close(fd);
-	}
-	sscanf(buf, "%lld %lld", &t->sched_run_ns, &t->sched_delay_ns);
+	*run = *delay = 0;
+	sscanf(buf, "%lld %lld", run, delay);
+}
+
+static void end(struct thr *t)
+{
+	schedstat(-1, &t->sched_run_ns, &t->sched_delay_ns);
 	t->cpu_ns = clock_ns(CLOCK_THREAD_CPUTIME_ID);
 	t->end = now_ns();
 }
 
+/*
+ * Sleeps a hundred times, 1.0 s of blocked time in all: each sleep is 10 ms less what the ones
+ * before it overran (a VM's timer can fire 0.2-0.3 ms late, and with timer slack, set here to
+ * 1 ns, later still). A sleep is measured as its call's wall time less what the kernel says the
+ * thread spent on CPU (its CPU clock) and runnable (the schedstat run-queue delay) meanwhile:
+ * the time it was blocked, which is what iogap measures.
+ */
 static void *sleeper(void *arg)
 {
 	struct thr *t = arg;
+	long long run, d0, d1;
+	int fd;
 
 	begin(t);
+	fd = open("/proc/thread-self/schedstat", O_RDONLY);
+	if (fd < 0)
+		die("/proc/thread-self/schedstat");
+	prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
 	for (int i = 0; i < N_SLEEP; i++) {
-		long long t0 = now_ns();
+		long long want = (i + 1) * SLEEP_NS - t->wait_ns, c0, t0;
 
-		sleep_ns(SLEEP_NS);
-		t->wait_ns += now_ns() - t0;
+		schedstat(fd, &run, &d0);
+		c0 = clock_ns(CLOCK_THREAD_CPUTIME_ID);
+		t0 = now_ns();
+		sleep_ns(want > 0 ? want : 0);
+		t->wait_ns += now_ns() - t0 - (clock_ns(CLOCK_THREAD_CPUTIME_ID) - c0);
+		schedstat(fd, &run, &d1);
+		t->wait_ns -= d1 - d0;
 		t->waits++;
 	}
+	close(fd);
 	end(t);
 	return NULL;
 }
@@ -169,6 +204,11 @@ static void *holder(void *arg)
 		sleep_ns(HOLD_NS);
 		atomic_store(&held_round, -1);
 		pthread_mutex_unlock(&mtx);
+		/* the waiter has the mutex in each round before the next one starts (on a busy
+		 * CPU the holder could otherwise take it back first and leave the waiter a round
+		 * behind for good); sleeping, not on a futex */
+		while (atomic_load(&taken) <= i)
+			sleep_ns(MS / 10);
 		sleep_ns(GAP_NS);
 	}
 	end(t);
@@ -190,6 +230,7 @@ static void *waiter(void *arg)
 		pthread_mutex_lock(&mtx);
 		t->wait_ns += now_ns() - t0;
 		t->waits++;
+		atomic_store(&taken, i + 1);
 		pthread_mutex_unlock(&mtx);
 	}
 	end(t);
@@ -251,31 +292,55 @@ static void *client(void *arg)
 	return NULL;
 }
 
+/*
+ * Writes the response; returns how long the thread was runnable but not running meanwhile
+ * (schedstat). The write wakes the client, which on a busy CPU preempts the server on its way
+ * back to user space: after the write's sys_exit, where iogap ends the request. The server's
+ * clock takes that wait out, so that it measures the same span.
+ */
+static long long write_response(int fd, int sfd)
+{
+	long long run, d0, d1;
+
+	schedstat(sfd, &run, &d0);
+	if (write(fd, resp_text, sizeof(resp_text) - 1) != sizeof(resp_text) - 1)
+		die("write response");
+	schedstat(sfd, &run, &d1);
+	return d1 - d0;
+}
+
 static void *server(void *arg)
 {
 	struct thr *t = arg;
 	char buf[sizeof(req_text)];
-	int fd;
+	int fd, sfd;
 
 	begin(t);
+	sfd = open("/proc/thread-self/schedstat", O_RDONLY);
 	fd = accept(listen_fd, NULL, NULL);
 	if (fd < 0)
 		die("accept");
 	for (int i = 0; i < N_REQ; i++) {
-		long long t0, spin0;
+		long long t0, spin0, w0, run, d0, d1, late;
 
 		read_full(fd, buf, sizeof(req_text) - 1);
 		t0 = now_ns();
 		sleep_ns(REQ_SLEEP_NS);
+		schedstat(sfd, &run, &d0);
+		w0 = now_ns();
 		spin0 = clock_ns(CLOCK_THREAD_CPUTIME_ID);
 		while (clock_ns(CLOCK_THREAD_CPUTIME_ID) - spin0 < REQ_SPIN_NS)
 			;
-		if (write(fd, resp_text, sizeof(resp_text) - 1) != sizeof(resp_text) - 1)
-			die("write response");
-		t->wait_ns += now_ns() - t0;
+		t->spin_ns += now_ns() - w0;
+		schedstat(sfd, &run, &d1);
+		t->spin_ns -= d1 - d0;
+		late = write_response(fd, sfd);
+		t->wait_ns += now_ns() - t0 - late;
+		t->late_ns += late;
 		t->waits++;
 	}
 	close(fd);
+	close(sfd);
 	end(t);
 	return NULL;
 }
@@ -286,9 +351,10 @@ static void *loop(void *arg)
 	struct thr *t = arg;
 	struct { int fd; long long read_at; int served; } c[2];
 	char buf[sizeof(req_text)];
-	int ep = epoll_create1(0), done = 0;
+	int ep = epoll_create1(0), done = 0, sfd;
 
 	begin(t);
+	sfd = open("/proc/thread-self/schedstat", O_RDONLY);
 	if (ep < 0)
 		die("epoll_create1");
 	for (int i = 0; i < 2; i++) {
@@ -303,13 +369,15 @@ static void *loop(void *arg)
 	while (done < 2) {
 		long long now = now_ns(), next = -1;
 		struct epoll_event evs[2];
-		int n, timeout;
+		long long run, d0, d1, c0, t0, blocked;
+		int n, timeout, open_now;
 
 		for (int i = 0; i < 2; i++) {
 			if (c[i].read_at && now - c[i].read_at >= REQ_DELAY_NS) {
-				if (write(c[i].fd, resp_text, sizeof(resp_text) - 1) != sizeof(resp_text) - 1)
-					die("write response");
-				t->wait_ns += now_ns() - c[i].read_at;
+				long long late = write_response(c[i].fd, sfd);
+
+				t->wait_ns += now_ns() - c[i].read_at - late;
+				t->late_ns += late;
 				t->waits++;
 				c[i].read_at = 0;
 				if (++c[i].served == N_REQ)
@@ -321,7 +389,16 @@ static void *loop(void *arg)
 		if (done == 2)
 			break;
 		timeout = next < 0 ? -1 : (int)((next - now_ns() + MS - 1) / MS);
+		/* the wait's blocked time (wall less CPU clock and run-queue delay), once for
+		 * each request open meanwhile: what each of them spent waiting in epoll */
+		open_now = (c[0].read_at != 0) + (c[1].read_at != 0);
+		schedstat(sfd, &run, &d0);
+		c0 = clock_ns(CLOCK_THREAD_CPUTIME_ID);
+		t0 = now_ns();
 		n = epoll_wait(ep, evs, 2, timeout < 0 ? -1 : timeout);
+		blocked = now_ns() - t0 - (clock_ns(CLOCK_THREAD_CPUTIME_ID) - c0);
+		schedstat(sfd, &run, &d1);
+		t->poll_ns += (blocked - (d1 - d0)) * open_now;
 		for (int k = 0; k < n; k++) {
 			int i = evs[k].data.u32;
 
@@ -334,6 +411,7 @@ static void *loop(void *arg)
 	close(c[0].fd);
 	close(c[1].fd);
 	close(ep);
+	close(sfd);
 	end(t);
 	return NULL;
 }
@@ -462,10 +540,10 @@ int main(int argc, char **argv)
 		struct thr *t = &thr[i];
 
 		fprintf(f, "%s\n  {\"name\": \"%s\", \"tid\": %d, \"start_ns\": %lld, \"life_ns\": %lld,"
-			" \"wait_ns\": %lld, \"waits\": %d, \"cpu_ns\": %lld,"
+			" \"wait_ns\": %lld, \"waits\": %d, \"late_ns\": %lld, \"spin_ns\": %lld, \"poll_ns\": %lld, \"cpu_ns\": %lld,"
 			" \"sched_run_ns\": %lld, \"sched_delay_ns\": %lld}",
 			i ? "," : "", t->name, t->tid, t->start, t->end - t->start, t->wait_ns, t->waits,
-			t->cpu_ns, t->sched_run_ns, t->sched_delay_ns);
+			t->late_ns, t->spin_ns, t->poll_ns, t->cpu_ns, t->sched_run_ns, t->sched_delay_ns);
 	}
 	fprintf(f, "]}\n");
 	if (fclose(f))

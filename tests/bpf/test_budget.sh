@@ -51,8 +51,9 @@ def within(name, mine, truth, tol):
         f"{name}: iogap {mine / MS:.3f} ms, workload {truth / MS:.3f} ms ({d:+.2%}, tolerance {tol:.0%})")
 
 if what == "sleep":
-    # truth: the sleeper's clock around each of its 100 clock_nanosleep(10 ms) calls, summed;
-    # that includes the run-queue wait after each wakeup, which iogap keeps apart (printed)
+    # truth: the sleeper's clock around each of its 100 clock_nanosleep calls (10 ms each, less
+    # what the ones before overran), less its CPU clock and its schedstat run-queue delay over
+    # the same call: the time the kernel kept it blocked, 1.0 s in all by design.
     w = rep["threads"][0]
     th = thread(w)
     if th:
@@ -107,7 +108,9 @@ elif what == "pipe":
                th["budget_ns"]["blocked"]["file_read"], w["wait_ns"], 0.05)
 elif what in ("http", "loop"):
     # truth: the server's (or the epoll loop's) own clock for each request, from the return of
-    # the read() that got it to the return of the write() of its response; the clients' count.
+    # the read() that got it to the return of the write() of its response, less the run-queue
+    # wait over that write (schedstat): on a busy CPU the woken client preempts the server on
+    # its way back from the write, after iogap has ended the request; the clients' count.
     # iogap: latency_mean_ns from its HTTP events (request line read -> status line written),
     # and request_latency_ns, the serving thread's time weighted by the requests it had open,
     # per request: the latency by where it went. Its sum must be the mean latency: a thread
@@ -129,13 +132,17 @@ elif what in ("http", "loop"):
                lat, srv["wait_ns"] / srv["waits"], 0.03)
         th = thread(srv)
         if what == "http" and th:
-            # thread per request (concurrency 1): its work, idle apart, is its requests' time;
-            # between requests it waits in read() for the next: idle_wait
+            # thread per request (concurrency 1): its work, idle apart, is its requests' time
+            # and the run-queue waits after their responses (late_ns); between requests it
+            # waits in read() for the next: idle_wait
             b = th["budget_ns"]
             work = total(b) - b["blocked"]["idle_wait"] - b["blocked"]["poll_idle"]
-            within("the server's work (all but idle) vs its requests' time", work, srv["wait_ns"], 0.05)
+            within("the server's work (all but idle) vs its requests' time", work,
+                   srv["wait_ns"] + srv["late_ns"], 0.05)
             within("a request's sleep vs 2 ms", rl["blocked"]["sleep"], 2 * MS, 0.10)
-            within("a request's cpu vs 1 ms", rl["cpu"], 1 * MS, 0.15)
+            # its cpu: the 1 ms spin (CPU clock) as wall time on CPU, which on a VM also holds
+            # stolen and interrupt time the CPU clock leaves out, and the syscalls' own
+            within("a request's cpu vs its spin on CPU", rl["cpu"], srv["spin_ns"] / srv["waits"], 0.15)
             if b["blocked"]["idle_wait"] < 0.5 * 100 * MS:   # the client pauses 1 ms x 100
                 bad.append(f"server idle_wait {b['blocked']['idle_wait'] / MS:.1f} ms, want >= 50 ms")
         if what == "loop" and th:
@@ -143,7 +150,10 @@ elif what in ("http", "loop"):
             conc = s * n / (total(b) - b["blocked"].get("accept", 0))
             (info if 1.05 <= conc <= 2.0 else bad).append(
                 f"requests open at once on the loop, on average: {conc:.2f} (two connections)")
-            within("a request's poll wait vs 2 ms", rl["blocked"]["poll_idle"], 2 * MS, 0.10)
+            # its poll wait: the loop's own blocked time in epoll_wait (wall less its CPU clock
+            # and run-queue delay), once for each request open meanwhile, per request
+            within("a request's poll wait vs the loop's epoll waits", rl["blocked"]["poll_idle"],
+                   srv["poll_ns"] / srv["waits"], 0.03)
 elif what == "sums":
     # truth: each thread's lifetime by its own clock (first instruction to just before it
     # returns); the main thread's from main's first instruction to just before it writes the
