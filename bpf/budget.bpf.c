@@ -13,6 +13,7 @@
 #include "budget.h"
 #include "filter.bpf.h"
 #include "thread.bpf.h"
+#include "files.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -130,6 +131,7 @@ int BPF_PROG(iogap_switch, bool preempt, struct task_struct *prev, struct task_s
 
 	ts = state_of(prev);
 	if (ts) {
+		file_flush(ts);   /* what it holds leaves the CPU with it (files.bpf.h) */
 		/* a thread in a syscall since before tracing began has no state yet: from now on */
 		if (ts->bud_state == BS_NONE)
 			ts->bud_state = BS_RUNNING, ts->bud_ts = now, ts->req_adj = 0;
@@ -205,6 +207,7 @@ int BPF_PROG(iogap_bud_exit, struct task_struct *p)
 	if (!ts)
 		return 0;
 	account(p, ts, bpf_ktime_get_ns(), true);
+	file_flush(ts);
 	ts->bud_state = BS_DEAD;
 	return 0;
 }

@@ -12,6 +12,7 @@
 #include "syscalls.h"
 #include "filter.bpf.h"
 #include "thread.bpf.h"
+#include "files.bpf.h"
 #include "net.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
@@ -76,22 +77,23 @@ const volatile __u8 op_of_nr[IOGAP_NR_SYSCALLS] = {};
 static const __u8 op_flags[IOP_MAX] = { IOGAP_OPS(IOGAP_OP_FLAGS) };
 
 
-/* Preallocated, sized by user space for the targets (IO_KEYS_PER_TARGET each). */
+/*
+ * Per (slot, operation, fd kind): its io_stats entry, 0 for none yet. Taken from io_next on a
+ * pair's first syscall (compare-and-swap: a racing CPU's number is left unused). Two array
+ * lookups the verifier inlines, instead of a hash lookup, on every timed syscall. In .bss, so
+ * that user space reads it from its memory map.
+ */
+__u64 io_index[IO_INDEX_LEN] = {};    /* 64-bit: clang 14 emits 32-bit atomics only with -mcpu=v3 */
+__u64 io_next = 0;
+/* io_stats' entries, set by user space with its size */
+const volatile __u32 io_max = 1;
+
 struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 4096);
-	__type(key, struct io_key);
+	__type(key, __u32);
 	__type(value, struct io_stats);
 } io_stats SEC(".maps");
-
-/* Per CPU (plain adds, no cache line shared between CPUs) and preallocated: a first touch must
- * never fail for want of memory. User space retires idle files (user/collect/files.c). */
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
-	__uint(max_entries, 16384);
-	__type(key, struct file_key);
-	__type(value, struct file_stats);
-} file_stats SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -99,8 +101,6 @@ struct {
 	__type(key, __u32);
 	__type(value, struct sys_count);
 } sys_counts SEC(".maps");
-
-static struct io_stats zero_io;
 
 struct fd_info {
 	__u64 sk;
@@ -120,13 +120,12 @@ extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym __weak;
 #define RD(fast, type, p, field) ((fast) ? AS(type, (p))->field : BPF_CORE_READ((type *)(p), field))
 
 /*
- * What fd refers to, from the current task's fd table. Pointers reached from the trusted task
- * are plain loads; the fd array slot needs a probe read (the array is of pointers, which the
- * verifier cannot type), the fields behind it RD.
+ * What fd refers to, from the current task's (task's) fd table. Pointers reached from the
+ * trusted task are plain loads, the fields behind the fd array's slot RD.
  */
-static __always_inline void fd_classify(long fd, struct fd_info *fi, const bool fast)
+static __always_inline void fd_classify(struct task_struct *task, long fd, struct fd_info *fi,
+					const bool fast)
 {
-	struct task_struct *task = bpf_get_current_task_btf();
 	struct files_struct *files = task->files;
 	struct fdtable *fdt;
 	struct file **fds, *file = NULL;
@@ -144,7 +143,12 @@ static __always_inline void fd_classify(long fd, struct fd_info *fi, const bool 
 	if (!fdt || fd >= fdt->max_fds)
 		return;
 	fds = fast ? fdt->fd : BPF_CORE_READ(fdt, fd);
-	bpf_probe_read_kernel(&file, sizeof(file), &fds[fd]);
+	/* the slot as a plain load too: read through a type whose first field is a struct file
+	 * pointer (struct kiocb's ki_filp), since the verifier has no type for an array of them */
+	if (fast && bpf_core_field_offset(struct kiocb, ki_filp) == 0)
+		file = AS(struct kiocb, &fds[fd])->ki_filp;
+	else
+		bpf_probe_read_kernel(&file, sizeof(file), &fds[fd]);
 	if (!file)
 		return;
 	inode = RD(fast, struct file, file, f_inode);
@@ -265,7 +269,7 @@ static __always_inline int sys_enter(struct pt_regs *regs, long id, const bool f
 	ts->dev = 0;
 	ts->gen = 0;
 	if (flags & OPF_FD) {
-		fd_classify((int)regs->di, &fi, fast);
+		fd_classify(task, (int)regs->di, &fi, fast);
 		ts->fd_kind = fi.kind == FDK_NONE ? FDK_OTHER : fi.kind;
 		ts->ino = fi.ino;
 		ts->dev = fi.dev;
@@ -281,24 +285,32 @@ static __always_inline int sys_enter(struct pt_regs *regs, long id, const bool f
 	return 0;
 }
 
-static __always_inline void file_account(__u32 slot, __u64 ino, __u32 dev, __u32 gen, __u64 lat,
-					 __u64 bytes)
-{
-	struct file_key fk = { .ino = ino, .dev = dev, .gen = gen, .slot = slot };
-	struct file_stats *fs, zero = {};
+/* Set by user space once a switch program that flushes what threads hold of their file syscalls
+ * is attached: the budget's, or iogap_files_switch (files.bpf.h) */
+bool defer_files = false;
 
-	fs = bpf_map_lookup_elem(&file_stats, &fk);
-	if (!fs) {
-		bpf_map_update_elem(&file_stats, &fk, &zero, BPF_NOEXIST);
-		fs = bpf_map_lookup_elem(&file_stats, &fk);
-		if (!fs) {
-			counter_inc(CNT_FILE_MAP_FULL);
-			return;
-		}
+static __always_inline void file_account(struct thread_state *ts, __u32 slot, __u64 ino, __u32 dev,
+					 __u32 gen, __u64 lat, __u64 bytes, __u64 now)
+{
+	if (!defer_files) {
+		file_add(slot, ino, dev, gen, 1, lat, bytes);
+		return;
 	}
-	fs->count++;
-	fs->total_ns += lat;
-	fs->bytes += bytes;
+	if (ts->fp_count && (ts->fp_ino != ino || ts->fp_dev != dev || ts->fp_gen != gen ||
+			     ts->fp_slot != slot))
+		file_flush(ts);
+	if (!ts->fp_count) {
+		ts->fp_ino = ino;
+		ts->fp_dev = dev;
+		ts->fp_gen = gen;
+		ts->fp_slot = slot;
+		ts->fp_start = now;
+	}
+	ts->fp_count++;
+	ts->fp_ns += lat;
+	ts->fp_bytes += bytes;
+	if (now - ts->fp_start >= FILE_PENDING_NS)
+		file_flush(ts);
 }
 
 /* Is the basename of path (n bytes before its NUL) "libsqlite3..."? The last '/' is found
@@ -526,14 +538,15 @@ static __always_inline void http_capture(struct thread_state *ts, __u32 slot, lo
 }
 
 /* An accepted TCP connection: count it, its accept-queue wait, and make it the target's. */
-static __always_inline void tcp_accepted(__u32 slot, long fd, __u64 now, const bool fast)
+static __always_inline void tcp_accepted(struct task_struct *task, __u32 slot, long fd, __u64 now,
+					 const bool fast)
 {
 	struct sock_info si = { .slot = slot };
 	struct tcp_stats *st;
 	struct fd_info fi;
 	__u64 *est;
 
-	fd_classify(fd, &fi, fast);
+	fd_classify(task, fd, &fi, fast);
 	if (fi.kind != FDK_TCP || !(st = tcp_stats_of(slot)))
 		return;
 	__sync_fetch_and_add(&st->accepted, 1);
@@ -552,10 +565,10 @@ static __always_inline int sys_exit(struct pt_regs *regs, long ret, const bool f
 {
 	struct thread_state *ts;
 	struct io_stats *st;
-	struct io_key key = {};
 	struct fd_info fi;
 	__u64 now, lat, bytes = 0, ino;
-	__u32 idx, b, dev, gen, flags, op;
+	__u32 idx, b, dev, gen, flags, op, k, i;
+	__u8 kind;
 	long nr;
 	__u32 slot;
 	struct task_struct *task = bpf_get_current_task_btf();
@@ -591,13 +604,11 @@ static __always_inline int sys_exit(struct pt_regs *regs, long ret, const bool f
 	ino = ts->ino;
 	dev = ts->dev;
 	gen = ts->gen;
-	key.slot = slot;
-	key.op = op;
-	key.fd_kind = ts->fd_kind;
+	kind = ts->fd_kind;
 
 	if ((flags & OPF_OPEN) && ret >= 0) {
-		fd_classify(ret, &fi, fast);
-		key.fd_kind = fi.kind;
+		fd_classify(task, ret, &fi, fast);
+		kind = fi.kind;
 		ino = fi.ino;
 		dev = fi.dev;
 		gen = fi.gen;
@@ -607,22 +618,32 @@ static __always_inline int sys_exit(struct pt_regs *regs, long ret, const bool f
 	if ((flags & OPF_BYTES) && ret > 0)
 		bytes = ret;
 	if (op == IOP_ACCEPT && ret >= 0)
-		tcp_accepted(slot, ret, now, fast);
-	else if (op == IOP_CLOSE && key.fd_kind == FDK_TCP)
+		tcp_accepted(task, slot, ret, now, fast);
+	else if (op == IOP_CLOSE && kind == FDK_TCP)
 		request_closed(ts);
-	else if (key.fd_kind == FDK_TCP && ret > 0 && (op == IOP_READ || op == IOP_READV ||
+	else if (kind == FDK_TCP && ret > 0 && (op == IOP_READ || op == IOP_READV ||
 		 op == IOP_RECV || op == IOP_WRITE || op == IOP_WRITEV || op == IOP_SEND))
 		http_capture(ts, slot, ret, op == IOP_WRITE || op == IOP_WRITEV || op == IOP_SEND);
 
-	st = bpf_map_lookup_elem(&io_stats, &key);
-	if (!st) {
-		bpf_map_update_elem(&io_stats, &key, &zero_io, BPF_NOEXIST);
-		st = bpf_map_lookup_elem(&io_stats, &key);
-		if (!st) {
+	if (kind >= FDK_KIND_MAX)
+		return 0;
+	k = slot * IO_KEYS_PER_SLOT + op * FDK_KIND_MAX + kind;
+	if (k >= IO_INDEX_LEN)
+		return 0;
+	i = io_index[k];
+	if (!i) {
+		__u64 n = __sync_fetch_and_add(&io_next, 1) + 1, old;
+
+		if (n >= io_max) {
 			counter_inc(CNT_IO_MAP_FULL);
 			return 0;
 		}
+		old = __sync_val_compare_and_swap(&io_index[k], 0, n);
+		i = old ? (__u32)old : (__u32)n;
 	}
+	st = bpf_map_lookup_elem(&io_stats, &i);
+	if (!st)
+		return 0;
 	st->count++;
 	if (ret < 0)
 		st->errors++;
@@ -634,8 +655,8 @@ static __always_inline int sys_exit(struct pt_regs *regs, long ret, const bool f
 	if (b < HIST_BUCKETS)
 		st->hist[b]++;
 
-	if (key.fd_kind == FDK_FILE && ino)
-		file_account(slot, ino, dev, gen, lat, bytes);
+	if (kind == FDK_FILE && ino)
+		file_account(ts, slot, ino, dev, gen, lat, bytes, now);
 	return 0;
 }
 
@@ -649,6 +670,18 @@ SEC("tp_btf/sys_exit")
 int BPF_PROG(iogap_sys_exit, struct pt_regs *regs, long ret) { return sys_exit(regs, ret, true); }
 SEC("tp_btf/sys_exit")
 int BPF_PROG(iogap_sys_exit_core, struct pt_regs *regs, long ret) { return sys_exit(regs, ret, false); }
+
+/* Without the budget module (its switch program flushes too): a thread's held file syscalls
+ * leave its CPU with it. Attached by user space only then. */
+SEC("tp_btf/sched_switch")
+int BPF_PROG(iogap_files_switch, bool preempt, struct task_struct *prev)
+{
+	struct thread_state *ts = thread_state_of(prev);
+
+	if (ts)
+		file_flush(ts);
+	return 0;
+}
 
 /* A target's new process: a --pid target's child becomes a target; user space attaches the
  * child's uprobes (a forked child loses its parent's). */

@@ -60,13 +60,9 @@ enum io_op { IOGAP_OPS(IOGAP_OP_ENUM) IOP_MAX };
 
 enum fd_kind { FDK_NONE = 0, FDK_FILE, FDK_TCP, FDK_UDP, FDK_UNIX, FDK_PIPE, FDK_OTHER, FDK_KIND_MAX };
 
-struct io_key {
-	__u32 slot;
-	__u16 op;
-	__u8 fd_kind;
-	__u8 pad;
-};
-_Static_assert(sizeof(struct io_key) == 8, "io_key layout");
+/* io_stats entries are found through io_index[slot][op][fd_kind] (syscalls.bpf.c) */
+#define IO_KEYS_PER_SLOT (IOP_MAX * FDK_KIND_MAX)
+#define IO_INDEX_LEN (IOGAP_MAX_SLOTS * IO_KEYS_PER_SLOT)
 
 /* Cumulative since attach; user space takes differences, so nothing is ever reset. */
 struct io_stats {

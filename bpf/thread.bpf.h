@@ -52,6 +52,15 @@ struct thread_state {
 	__u32 slot_epoch;         /* the slot_epoch slot_known was found in */
 	__u32 pad3;
 	__u64 req_sk;             /* the socket of the request it opened last */
+	/* its file syscalls not yet in file_stats, all on one file (files.bpf.h) */
+	__u64 fp_ino;
+	__u32 fp_dev;
+	__u32 fp_gen;
+	__u32 fp_slot;
+	__u32 fp_count;
+	__u64 fp_ns;
+	__u64 fp_bytes;
+	__u64 fp_start;
 };
 
 struct {

@@ -6,7 +6,7 @@ source "$(dirname "$0")/../lib.sh"
 need_root "command target: exact counts" "command target: exact bytes" "fsync latency vs workload's clock" \
 	"per-file paths" "syscall counts equal strace -c -f" "--pid target with forked child: exact counts" \
 	"a new inode per transaction: exact counts by path, kernel maps bounded" "CO-RE read programs: exact counts" \
-	"CO-RE read programs: exact bytes" "no cgroup left behind"
+	"CO-RE read programs: exact bytes" "a thread's held file syscalls (--modules file,sqlite,net,budget)" "a thread's held file syscalls (--modules file)" "no cgroup left behind"
 
 WL=$ROOT/.output/tests/workload
 tmp=$(mktemp -d /tmp/iogap-test.XXXXXX)
@@ -150,6 +150,69 @@ if lost:
 print("\n".join(bad) or f"{n} inodes of one path: {3 * n} operations, {512 * n} bytes, nothing lost")
 sys.exit(1 if bad else 0)
 PYEOF
+
+# 5. What a thread has not yet moved to the file map (bpf/files.bpf.h) shows while it lives:
+# "idle" does 3000 preads of one file and then sleeps (leaves its CPU: the switch program moves
+# them), "busy" preads another file without pause until it is ended (on its CPU, its held
+# syscalls are at most 20 ms old). iogap (--pid, -d 2) ends while both still live. Ground
+# truth: the idle thread's own count, exact; the busy one's file count against iogap's own
+# count of preads in the process (all of them on these two files, python does no other).
+cat >"$tmp/held.py" <<PYEOF
+import os, sys, threading, time
+a = os.open("$tmp/held-a", os.O_RDWR | os.O_CREAT, 0o600); os.write(a, b"a")
+b = os.open("$tmp/held-b", os.O_RDWR | os.O_CREAT, 0o600); os.write(b, b"b")
+def idle():
+    while not os.path.exists("$tmp/held-go"):
+        time.sleep(0.01)
+    for _ in range(3000):
+        os.pread(a, 1, 0)
+    time.sleep(60)
+def busy():
+    while not os.path.exists("$tmp/held-go"):
+        time.sleep(0.01)
+    while True:
+        os.pread(b, 1, 0)
+threading.Thread(target=idle, daemon=True).start()
+threading.Thread(target=busy, daemon=True).start()
+time.sleep(60)
+PYEOF
+# held MODULES...: the held.py run and its check, iogap with those arguments
+held() {
+	local held ig
+	rm -f "$tmp/held-go"
+	$PY "$tmp/held.py" &
+	held=$!
+	on_exit end_pid $held
+	"$IOGAP" trace -j -d 2 -o "$tmp/held.json" "$@" --pid $held 2>"$tmp/held.err" &
+	ig=$!
+	on_exit end_pid $ig
+	for _ in $(seq 100); do grep -q tracing "$tmp/held.err" && break; sleep 0.05; done
+	touch "$tmp/held-go"
+	wait $ig
+	end_pid $held
+	check "a thread's held file syscalls ($*): all there after it sleeps, at most 20 ms' worth missing while it runs" \
+		$PY "$tmp/held-check.py" "$tmp/held.json" "$tmp"
+}
+cat >"$tmp/held-check.py" <<'PYEOF'
+import json, sys
+out, d = json.load(open(sys.argv[1])), sys.argv[2]
+t = out["targets"][0]
+files = {f["path"]: f["count"] for f in t["files"]}
+preads = sum(o["count"] for o in t["file"] if o["op"] == "pread" and o["fd_kind"] == "file")
+a, b = files.get(d + "/held-a", 0), files.get(d + "/held-b", 0)
+bad = []
+if a != 3000:
+    bad.append(f"held-a: {a} preads, want 3000 (the idle thread's, done before it slept)")
+# the busy thread ran ~1.9 s: 20 ms of it is ~1%; 3% allowed, either way: the two maps are
+# read a moment apart while it runs
+if abs(b - (preads - 3000)) > 0.03 * (preads - 3000):
+    bad.append(f"held-b: {b} preads by file, {preads - 3000} by operation")
+print("\n".join(bad) or f"held-a {a} (exact); held-b {b} of {preads - 3000} "
+      f"({(preads - 3000 - b) / max(1, preads - 3000):.3%} still held by the running thread)")
+sys.exit(1 if bad else 0)
+PYEOF
+held --modules file,sqlite,net,budget
+held --modules file   # its own switch program moves what a thread holds
 
 after_cg=$(left_cgroups)
 check "no cgroup left behind by an iogap that ended ($before_cg before, $after_cg after)" test "$after_cg" -le "$before_cg"

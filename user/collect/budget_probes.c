@@ -27,6 +27,7 @@ int budget_probes_open(struct budget_probes *p, struct syscalls_bpf *sys, const 
 	    (err = bpf_map__reuse_fd(s->maps.counters, bpf_map__fd(sys->maps.counters))) ||
 	    (err = bpf_map__reuse_fd(s->maps.events, bpf_map__fd(sys->maps.events))) ||
 	    (err = bpf_map__reuse_fd(s->maps.thread_states, bpf_map__fd(sys->maps.thread_states))) ||
+	    (err = bpf_map__reuse_fd(s->maps.file_stats, bpf_map__fd(sys->maps.file_stats))) ||
 	    (err = budget_bpf__load(s)) || (err = budget_bpf__attach(s))) {
 		budget_bpf__destroy(s);
 		return err;

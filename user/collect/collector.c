@@ -738,6 +738,8 @@ int collector_open(struct collector *c, const struct collector_opts *o)
 	/* preallocated: an entry made in the kernel must never fail for want of memory */
 	ntargets = c->watch ? IOGAP_MAX_SLOTS : (int)c->model.ntargets;
 	bpf_map__set_max_entries(c->skel->maps.io_stats, ntargets * IO_KEYS_PER_TARGET + 64);
+	c->skel->rodata->io_max = ntargets * IO_KEYS_PER_TARGET + 64;
+	bpf_program__set_autoattach(c->skel->progs.iogap_files_switch, false);   /* see below */
 	err = syscalls_bpf__load(c->skel);
 	if (err) {
 		fprintf(stderr, "iogap: cannot load BPF programs: %s (run with -v for the verifier log)\n",
@@ -771,6 +773,11 @@ int collector_open(struct collector *c, const struct collector_opts *o)
 	if (err)
 		fprintf(stderr, "iogap: the time budget will not be measured: cannot load the scheduler "
 			"module: %s\n", strerror(-err));
+	/* a switch program flushes what threads hold of their file syscalls (bpf/files.bpf.h): the
+	 * budget's, or else the syscall module's own; with neither, nothing is held */
+	if (!c->bud.skel)
+		c->skel->links.iogap_files_switch = bpf_program__attach(c->skel->progs.iogap_files_switch);
+	c->skel->bss->defer_files = c->bud.skel || c->skel->links.iogap_files_switch;
 	err = module_on(o, COLLECT_NET) ? net_probes_open(&c->net, c->skel, o->btf_path) : 0;
 	if (err)
 		fprintf(stderr, "iogap: TCP connections will not be measured: cannot load the network "
@@ -813,19 +820,20 @@ int collector_poll(struct collector *c, int timeout_ms)
 static void snapshot_ops(struct collector *c)
 {
 	int fd = bpf_map__fd(c->skel->maps.io_stats);
-	struct io_key key, next, *prev = NULL;
+	const volatile __u64 *index = c->skel->bss->io_index;
 	struct io_stats sum;
 
-	while (!bpf_map_get_next_key(fd, prev, &next)) {
-		key = next;
-		prev = &key;
-		if (bpf_map_lookup_elem(fd, &key, c->buf))
+	for (__u32 k = 0; k < IO_INDEX_LEN; k++) {
+		__u32 i = (__u32)index[k];
+		struct target *t;
+		struct op_stats *o;
+
+		if (!i || bpf_map_lookup_elem(fd, &i, c->buf))
 			continue;
 		percpu_sum(c->buf, c->ncpus, sizeof(struct io_stats), (uint64_t *)&sum,
 			   sizeof(sum) / 8, offsetof(struct io_stats, max_ns) / 8);
-		struct target *t = slot_target(c, key.slot);
-		struct op_stats *o = t ? target_op(t, key.op, key.fd_kind) : NULL;
-
+		t = slot_target(c, k / IO_KEYS_PER_SLOT);
+		o = t ? target_op(t, k % IO_KEYS_PER_SLOT / FDK_KIND_MAX, k % FDK_KIND_MAX) : NULL;
 		if (!o)
 			continue;
 		o->count = sum.count;
