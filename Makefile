@@ -165,6 +165,8 @@ bench-overhead: all
 	$(Q)echo
 	$(Q)tools/bench/overhead/events
 	$(Q)echo
+	$(Q)tools/bench/overhead/switches
+	$(Q)echo
 	$(Q)tools/bench/overhead/profile
 
 # The seed benchmark (tools/bench): make bench [DURATION=20] [CONNS="5 10 20"] [OUT=DIR] [BROKEN=django|fastapi]

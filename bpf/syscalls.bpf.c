@@ -68,7 +68,7 @@ static __always_inline void stop_new_child(struct thread_state *ts)
 /* Bumped by user space whenever it changes a cgroup's slot (a container's cgroup first gets
  * its parent's slot at mkdir, then its own): a thread's cached slot is only good for the epoch
  * it was found in. */
-__u32 slot_epoch = 0;
+__u64 slot_epoch = 0;
 
 /* Filled by user space before load: syscall number -> operation (x86_64 numbers). */
 const volatile __u8 op_of_nr[IOGAP_NR_SYSCALLS] = {};
@@ -206,23 +206,30 @@ static __always_inline int sys_enter(struct pt_regs *regs, long id, const bool f
 	struct sys_count *sc;
 	struct fd_info fi;
 	__u32 idx, op, flags;
-	__u64 cg = 0;
+	__u64 cgrp = 0;
 	__u32 epoch;
 	int slot;
 
 	if (id < 0 || id >= IOGAP_NR_SYSCALLS)
 		return 0;
-	/* A target's thread keeps its slot in its state, valid while it stays in the same cgroup
-	 * and user space has changed no cgroup's slot (slot_epoch): one task-storage lookup
-	 * instead of a hash lookup and another for the state. Others take the filter's way. */
+	/*
+	 * A target's thread keeps its slot in its state, valid while it stays in the same cgroup
+	 * and no cgroup's slot has changed (slot_epoch): one task-storage lookup instead of a hash
+	 * lookup and another for the state. The cgroup is told by its struct's address, two loads
+	 * the scheduler keeps cached, not by its id (two more, from the kernfs node, and a helper
+	 * call): a cgroup freed and another made at its address would look the same, so every
+	 * cgroup_rmdir bumps slot_epoch (only an empty cgroup is removed). Others take the
+	 * filter's way.
+	 */
 	if (have_cgroup_targets)
-		cg = bpf_get_current_cgroup_id();
-	epoch = slot_epoch;
+		cgrp = fast ? (__u64)task->cgroups->dfl_cgrp : (__u64)BPF_CORE_READ(task, cgroups, dfl_cgrp);
+	epoch = (__u32)slot_epoch;
 	ts = thread_state_of(task);
-	if (ts && ts->slot_known && ts->slot_cg == cg && ts->slot_epoch == epoch && ts->slot < IOGAP_MAX_SLOTS) {
+	if (ts && ts->slot_known && ts->slot_cgrp == cgrp && ts->slot_epoch == epoch &&
+	    ts->slot < IOGAP_MAX_SLOTS) {
 		slot = ts->slot;
 	} else {
-		slot = target_slot_of(cg);
+		slot = target_slot_of(have_cgroup_targets ? bpf_get_current_cgroup_id() : 0);
 		if (slot < 0 || slot >= IOGAP_MAX_SLOTS)
 			return 0;
 		/* every target syscall gets state, so sys_exit needs no target lookup of its own */
@@ -232,7 +239,7 @@ static __always_inline int sys_enter(struct pt_regs *regs, long id, const bool f
 			counter_inc(CNT_TASK_STORAGE_FAIL);
 			return 0;
 		}
-		ts->slot_cg = cg;
+		ts->slot_cgrp = cgrp;
 		ts->slot_epoch = epoch;
 		ts->slot_known = 1;
 	}
@@ -771,6 +778,15 @@ int BPF_PROG(iogap_exit, struct task_struct *p)
 	e->child_pid = 0;
 	e->cgroup_id = 0;
 	event_submit(e, true);
+	return 0;
+}
+
+/* A cgroup removed: threads' cached slots are checked again (sys_enter: a cgroup made later at
+ * the same address must not pass for this one). */
+SEC("tp_btf/cgroup_rmdir")
+int BPF_PROG(iogap_cg_rmdir, struct cgroup *cgrp, const char *path)
+{
+	__sync_fetch_and_add(&slot_epoch, 1);
 	return 0;
 }
 

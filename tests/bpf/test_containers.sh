@@ -9,7 +9,7 @@ need_root "ps finds the Docker-layout container by its config.v2.json name" "ps 
 	"--container NAME: exact counts" "--container ID-PREFIX" "unknown container: exit 1 and message" \
 	"--all-containers: three targets" "each container's counts are its own, exactly" \
 	"in-container pids reported" "a container started later is followed" "a stopped container is reported, its figures kept" \
-	"no cgroup left behind"
+	"a thread moving between cgroups" "no cgroup left behind"
 
 WL=$ROOT/.output/tests/workload
 tmp=$(mktemp -d /tmp/iogap-ctr.XXXXXX)
@@ -168,6 +168,59 @@ else
 	not_ok "--all-containers: iogap did not start"
 	sed 's/^/# /' "$tmp/all.err"
 fi
+# A thread that moves between two target cgroups (sys_enter keeps its slot in the thread's
+# state, checked against its cgroup's struct address and slot_epoch): each cgroup's counts are
+# exactly what the process did while in it. It leaves m2 for m3, not a target (its state still
+# holds m2's address then), m2 is removed and m4 made, which the kernel may place at m2's
+# address, and it moves into m4: cgroup_rmdir bumps slot_epoch, so m4 is not taken for m2.
+# Ground truth: the script's own counts per file: 1000 preads of mv-a in m1, 2000 of mv-b in
+# m2, 300 of mv-c in m3 and 400 of mv-d in m4 (neither traced), 500 of mv-e back in m1.
+mkdir -p "$par/m1" "$par/m2" "$par/m3"
+cat >"$tmp/mover.py" <<PYEOF
+import os, time
+def move(cg):
+    with open("$par/" + cg + "/cgroup.procs", "w") as f:
+        f.write(str(os.getpid()))
+def preads(name, n):
+    fd = os.open("$tmp/" + name, os.O_RDWR | os.O_CREAT, 0o600)
+    os.write(fd, b"x")
+    for _ in range(n):
+        os.pread(fd, 1, 0)
+    os.close(fd)
+while not os.path.exists("$tmp/mv-go"):
+    time.sleep(0.01)
+preads("mv-a", 1000)
+move("m2"); preads("mv-b", 2000)
+move("m3"); preads("mv-c", 300)
+os.rmdir("$par/m2"); time.sleep(0.3); os.mkdir("$par/m4"); move("m4"); preads("mv-d", 400)
+move("m1"); preads("mv-e", 500)
+PYEOF
+setsid bash -c 'echo $$ >"$1/cgroup.procs" && shift && exec "$@"' _ "$par/m1" $PY "$tmp/mover.py" &
+mover=$!
+on_exit end_pid $mover
+"$IOGAP" trace -j -o "$tmp/mv.json" --cgroup "$par/m1" --cgroup "$par/m2" -d 30 2>"$tmp/mv.err" &
+ig=$!
+on_exit end_pid $ig
+for _ in $(seq 200); do grep -q tracing "$tmp/mv.err" && break; sleep 0.05; done
+touch "$tmp/mv-go"
+wait $mover
+kill -INT $ig 2>/dev/null
+wait $ig
+check "a thread moving between cgroups: each target's counts are exactly its own (a target removed, a cgroup made)" \
+	$PY - "$tmp/mv.json" "$tmp" <<'PYEOF'
+import json, sys
+out, d = json.load(open(sys.argv[1])), sys.argv[2]
+want = {0: {"mv-a": 1000, "mv-e": 500}, 1: {"mv-b": 2000}}
+bad = []
+for i, t in enumerate(out["targets"][:2]):
+    got = {f["path"][len(d) + 1:]: f["count"] for f in t["files"] if f["path"].startswith(d + "/mv-")}
+    # each file: its opens' openat, its write, its preads and its close
+    exp = {k: v + 3 for k, v in want[i].items()}
+    if got != exp:
+        bad.append(f"target {t['name']}: {got}, want {exp}")
+print("\n".join(bad) or "each cgroup's counts are its own")
+sys.exit(1 if bad else 0)
+PYEOF
 remove_test_cgroups "$par"
 check "no cgroup left behind" test ! -e "$par"
 finish
