@@ -71,6 +71,8 @@ struct thr {
 	int waits;
 	long long late_ns;        /* http/loop: run-queue waits after the responses' writes */
 	long long spin_ns;        /* http: the spins' wall time less their run-queue waits */
+	long long rsleep_ns;      /* http: the requests' sleeps as blocked time */
+	long long other_cpu_ns;   /* http: the requests' CPU clock outside their spins (syscalls) */
 	long long poll_ns;        /* loop: epoll_wait's blocked time x requests open meanwhile */
 	long long cpu_ns;         /* CLOCK_THREAD_CPUTIME_ID at the end */
 	long long sched_run_ns, sched_delay_ns;   /* /proc/thread-self/schedstat at the end */
@@ -321,20 +323,31 @@ static void *server(void *arg)
 	if (fd < 0)
 		die("accept");
 	for (int i = 0; i < N_REQ; i++) {
-		long long t0, spin0, w0, run, d0, d1, late;
+		long long t0, spin0, w0, c0, cr0, run, d0, d1, late;
 
 		read_full(fd, buf, sizeof(req_text) - 1);
 		t0 = now_ns();
+		cr0 = clock_ns(CLOCK_THREAD_CPUTIME_ID);
+		/* the sleep as blocked time (wall less CPU clock and run-queue delay): a VM's
+		 * timer can fire a few tenths of a millisecond late */
+		schedstat(sfd, &run, &d0);
+		c0 = clock_ns(CLOCK_THREAD_CPUTIME_ID);
+		w0 = now_ns();
 		sleep_ns(REQ_SLEEP_NS);
+		t->rsleep_ns += now_ns() - w0 - (clock_ns(CLOCK_THREAD_CPUTIME_ID) - c0);
+		schedstat(sfd, &run, &d1);
+		t->rsleep_ns -= d1 - d0;
 		schedstat(sfd, &run, &d0);
 		w0 = now_ns();
 		spin0 = clock_ns(CLOCK_THREAD_CPUTIME_ID);
 		while (clock_ns(CLOCK_THREAD_CPUTIME_ID) - spin0 < REQ_SPIN_NS)
 			;
 		t->spin_ns += now_ns() - w0;
+		t->other_cpu_ns -= clock_ns(CLOCK_THREAD_CPUTIME_ID) - spin0;
 		schedstat(sfd, &run, &d1);
 		t->spin_ns -= d1 - d0;
 		late = write_response(fd, sfd);
+		t->other_cpu_ns += clock_ns(CLOCK_THREAD_CPUTIME_ID) - cr0;
 		t->wait_ns += now_ns() - t0 - late;
 		t->late_ns += late;
 		t->waits++;
@@ -540,10 +553,10 @@ int main(int argc, char **argv)
 		struct thr *t = &thr[i];
 
 		fprintf(f, "%s\n  {\"name\": \"%s\", \"tid\": %d, \"start_ns\": %lld, \"life_ns\": %lld,"
-			" \"wait_ns\": %lld, \"waits\": %d, \"late_ns\": %lld, \"spin_ns\": %lld, \"poll_ns\": %lld, \"cpu_ns\": %lld,"
+			" \"wait_ns\": %lld, \"waits\": %d, \"late_ns\": %lld, \"spin_ns\": %lld, \"rsleep_ns\": %lld, \"other_cpu_ns\": %lld, \"poll_ns\": %lld, \"cpu_ns\": %lld,"
 			" \"sched_run_ns\": %lld, \"sched_delay_ns\": %lld}",
 			i ? "," : "", t->name, t->tid, t->start, t->end - t->start, t->wait_ns, t->waits,
-			t->late_ns, t->spin_ns, t->poll_ns, t->cpu_ns, t->sched_run_ns, t->sched_delay_ns);
+			t->late_ns, t->spin_ns, t->rsleep_ns, t->other_cpu_ns, t->poll_ns, t->cpu_ns, t->sched_run_ns, t->sched_delay_ns);
 	}
 	fprintf(f, "]}\n");
 	if (fclose(f))
