@@ -36,11 +36,7 @@ static __always_inline void file_add(__u32 slot, __u64 ino, __u32 dev, __u32 gen
 		bpf_map_update_elem(&file_stats, &fk, &zero, BPF_NOEXIST);
 		fs = bpf_map_lookup_elem(&file_stats, &fk);
 		if (!fs) {
-			__u32 idx = CNT_FILE_MAP_FULL;
-			__u64 *c = bpf_map_lookup_elem(&counters, &idx);
-
-			if (c)
-				*c += count;   /* each syscall lost is counted */
+			counter_add(CNT_FILE_MAP_FULL, count);   /* each syscall lost is counted */
 			return;
 		}
 	}

@@ -41,12 +41,17 @@ const volatile bool have_pid_targets = false;
 /* iogap's own process, when a target cgroup may hold it (the "host" target) */
 const volatile __u32 exclude_tgid = 0;
 
-static __always_inline void counter_inc(__u32 idx)
+static __always_inline void counter_add(__u32 idx, __u64 n)
 {
 	__u64 *c = bpf_map_lookup_elem(&counters, &idx);
 
 	if (c)
-		(*c)++;
+		*c += n;
+}
+
+static __always_inline void counter_inc(__u32 idx)
+{
+	counter_add(idx, 1);
 }
 
 /* The slot of the current task, whose cgroup id is cgid (read when have_cgroup_targets), or -1

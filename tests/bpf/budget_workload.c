@@ -137,6 +137,38 @@ static void schedstat(int fd, long long *run, long long *delay)
 	sscanf(buf, "%lld %lld", run, delay);
 }
 
+/*
+ * A span of the thread's time by the kernel's clocks: span_begin() before it, span_end() after:
+ * its wall time, the thread's CPU clock and its run-queue delay (schedstat, fd sfd) over it.
+ * Blocked is wall - cpu - delay (what iogap counts as blocked), on CPU wall - delay (which, on a
+ * VM, holds stolen time the CPU clock leaves out).
+ */
+struct span { long long wall, cpu, delay; };
+
+static void span_begin(int sfd, struct span *s)
+{
+	long long run;
+
+	schedstat(sfd, &run, &s->delay);
+	s->cpu = clock_ns(CLOCK_THREAD_CPUTIME_ID);
+	s->wall = now_ns();
+}
+
+static struct span span_end(int sfd, const struct span *s)
+{
+	struct span d = { now_ns() - s->wall, clock_ns(CLOCK_THREAD_CPUTIME_ID) - s->cpu, 0 };
+	long long run;
+
+	schedstat(sfd, &run, &d.delay);
+	d.delay -= s->delay;
+	return d;
+}
+
+static long long blocked_ns(const struct span *d)
+{
+	return d->wall - d->cpu - d->delay;
+}
+
 static void end(struct thr *t)
 {
 	schedstat(-1, &t->sched_run_ns, &t->sched_delay_ns);
@@ -154,7 +186,7 @@ static void end(struct thr *t)
 static void *sleeper(void *arg)
 {
 	struct thr *t = arg;
-	long long run, d0, d1;
+	struct span sp, d;
 	int fd;
 
 	begin(t);
@@ -163,15 +195,12 @@ static void *sleeper(void *arg)
 		die("/proc/thread-self/schedstat");
 	prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
 	for (int i = 0; i < N_SLEEP; i++) {
-		long long want = (i + 1) * SLEEP_NS - t->wait_ns, c0, t0;
+		long long want = (i + 1) * SLEEP_NS - t->wait_ns;
 
-		schedstat(fd, &run, &d0);
-		c0 = clock_ns(CLOCK_THREAD_CPUTIME_ID);
-		t0 = now_ns();
+		span_begin(fd, &sp);
 		sleep_ns(want > 0 ? want : 0);
-		t->wait_ns += now_ns() - t0 - (clock_ns(CLOCK_THREAD_CPUTIME_ID) - c0);
-		schedstat(fd, &run, &d1);
-		t->wait_ns -= d1 - d0;
+		d = span_end(fd, &sp);
+		t->wait_ns += blocked_ns(&d);
 		t->waits++;
 	}
 	close(fd);
@@ -302,13 +331,13 @@ static void *client(void *arg)
  */
 static long long write_response(int fd, int sfd)
 {
-	long long run, d0, d1;
+	struct span sp, d;
 
-	schedstat(sfd, &run, &d0);
+	span_begin(sfd, &sp);
 	if (write(fd, resp_text, sizeof(resp_text) - 1) != sizeof(resp_text) - 1)
 		die("write response");
-	schedstat(sfd, &run, &d1);
-	return d1 - d0;
+	d = span_end(sfd, &sp);
+	return d.delay;
 }
 
 static void *server(void *arg)
@@ -323,29 +352,24 @@ static void *server(void *arg)
 	if (fd < 0)
 		die("accept");
 	for (int i = 0; i < N_REQ; i++) {
-		long long t0, spin0, w0, c0, cr0, run, d0, d1, late;
+		long long t0, spin0, cr0, late;
+		struct span sp, d;
 
 		read_full(fd, buf, sizeof(req_text) - 1);
 		t0 = now_ns();
 		cr0 = clock_ns(CLOCK_THREAD_CPUTIME_ID);
-		/* the sleep as blocked time (wall less CPU clock and run-queue delay): a VM's
-		 * timer can fire a few tenths of a millisecond late */
-		schedstat(sfd, &run, &d0);
-		c0 = clock_ns(CLOCK_THREAD_CPUTIME_ID);
-		w0 = now_ns();
+		/* the sleep as blocked time: a VM's timer can fire a few tenths of a ms late */
+		span_begin(sfd, &sp);
 		sleep_ns(REQ_SLEEP_NS);
-		t->rsleep_ns += now_ns() - w0 - (clock_ns(CLOCK_THREAD_CPUTIME_ID) - c0);
-		schedstat(sfd, &run, &d1);
-		t->rsleep_ns -= d1 - d0;
-		schedstat(sfd, &run, &d0);
-		w0 = now_ns();
+		d = span_end(sfd, &sp);
+		t->rsleep_ns += blocked_ns(&d);
+		span_begin(sfd, &sp);
 		spin0 = clock_ns(CLOCK_THREAD_CPUTIME_ID);
 		while (clock_ns(CLOCK_THREAD_CPUTIME_ID) - spin0 < REQ_SPIN_NS)
 			;
-		t->spin_ns += now_ns() - w0;
-		t->other_cpu_ns -= clock_ns(CLOCK_THREAD_CPUTIME_ID) - spin0;
-		schedstat(sfd, &run, &d1);
-		t->spin_ns -= d1 - d0;
+		d = span_end(sfd, &sp);
+		t->spin_ns += d.wall - d.delay;
+		t->other_cpu_ns -= d.cpu;
 		late = write_response(fd, sfd);
 		t->other_cpu_ns += clock_ns(CLOCK_THREAD_CPUTIME_ID) - cr0;
 		t->wait_ns += now_ns() - t0 - late;
@@ -382,7 +406,7 @@ static void *loop(void *arg)
 	while (done < 2) {
 		long long now = now_ns(), next = -1;
 		struct epoll_event evs[2];
-		long long run, d0, d1, c0, t0, blocked;
+		struct span sp, d;
 		int n, timeout, open_now;
 
 		for (int i = 0; i < 2; i++) {
@@ -405,13 +429,10 @@ static void *loop(void *arg)
 		/* the wait's blocked time (wall less CPU clock and run-queue delay), once for
 		 * each request open meanwhile: what each of them spent waiting in epoll */
 		open_now = (c[0].read_at != 0) + (c[1].read_at != 0);
-		schedstat(sfd, &run, &d0);
-		c0 = clock_ns(CLOCK_THREAD_CPUTIME_ID);
-		t0 = now_ns();
+		span_begin(sfd, &sp);
 		n = epoll_wait(ep, evs, 2, timeout < 0 ? -1 : timeout);
-		blocked = now_ns() - t0 - (clock_ns(CLOCK_THREAD_CPUTIME_ID) - c0);
-		schedstat(sfd, &run, &d1);
-		t->poll_ns += (blocked - (d1 - d0)) * open_now;
+		d = span_end(sfd, &sp);
+		t->poll_ns += blocked_ns(&d) * open_now;
 		for (int k = 0; k < n; k++) {
 			int i = evs[k].data.u32;
 
