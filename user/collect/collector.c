@@ -737,8 +737,8 @@ int collector_open(struct collector *c, const struct collector_opts *o)
 		c->skel->rodata->stop_slots = 1ULL << (c->model.ntargets - 1);
 	/* preallocated: an entry made in the kernel must never fail for want of memory */
 	ntargets = c->watch ? IOGAP_MAX_SLOTS : (int)c->model.ntargets;
-	bpf_map__set_max_entries(c->skel->maps.io_stats, ntargets * IO_KEYS_PER_TARGET + 64);
 	c->skel->rodata->io_max = ntargets * IO_KEYS_PER_TARGET + 64;
+	bpf_map__set_max_entries(c->skel->maps.io_stats, c->skel->rodata->io_max);
 	bpf_program__set_autoattach(c->skel->progs.iogap_files_switch, false);   /* see below */
 	err = syscalls_bpf__load(c->skel);
 	if (err) {

@@ -1,4 +1,5 @@
-# Shared by the overhead scripts (run, sqlite_run, profile); they set $out and the pids array.
+# Shared by the overhead scripts (run, sqlite_run, profile, switches); they set $out and the pids
+# array.
 
 # wait_line FILE PATTERN PID: until FILE holds PATTERN (20 s), while PID lives.
 wait_line() {
@@ -29,3 +30,17 @@ floor_stop() {
 	floor_pid=
 	rm -f "$out/floor.fifo"
 }
+
+# end_children: ends and reaps the processes in pids that are still our children (a PID that
+# ended long ago may belong to another process now).
+end_children() {
+	local p
+	for p in ${pids[@]+"${pids[@]}"}; do
+		[[ $(sed 's/.*) //' "/proc/$p/stat" 2>/dev/null | cut -d' ' -f2) == "$$" ]] || continue
+		kill "$p" 2>/dev/null || true
+	done
+	for p in ${pids[@]+"${pids[@]}"}; do wait "$p" 2>/dev/null || true; done
+}
+
+# median: of the numbers on stdin, separated by spaces or newlines
+median() { tr ' ' '\n' | grep . | sort -g | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
