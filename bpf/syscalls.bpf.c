@@ -29,6 +29,10 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 #define AF_INET6 10
 #define SOCK_STREAM 1
 #define SOCK_DGRAM 2
+/* The kernel's own trampolines return from a uretprobe (and enter an optimized uprobe) through
+ * these (Linux 6.11, 6.18): iogap's probes, not the target's syscalls */
+#define NR_URETPROBE 335
+#define NR_UPROBE 336
 #define F_GETLK 5
 #define F_SETLK 6
 #define F_SETLKW 7
@@ -210,7 +214,7 @@ static __always_inline int sys_enter(struct pt_regs *regs, long id, const bool f
 	__u32 epoch;
 	int slot;
 
-	if (id < 0 || id >= IOGAP_NR_SYSCALLS)
+	if (id < 0 || id >= IOGAP_NR_SYSCALLS || id == NR_URETPROBE || id == NR_UPROBE)
 		return 0;
 	/*
 	 * A target's thread keeps its slot in its state, valid while it stays in the same cgroup

@@ -15,7 +15,8 @@ need_root "dynamic: per-template counts exact" "dynamic: step time within 10%" "
 	"journal=delete: fsyncs inside SQLite equal strace -c" "journal=delete: fsync_by_file equals strace -y" \
 	"journal=wal: per-template counts exact" "journal=wal: fsyncs inside SQLite equal strace -c" \
 	"journal=wal: fsync_by_file equals strace -y" "statement prepared before attach is named" \
-	"no cgroup left behind"
+	"threads: statements of two threads exact" "threads: no perf event held (uprobe_multi links)" \
+	"threads, perf-event uprobes: statements of two threads exact" "no cgroup left behind"
 
 tmp=$(mktemp -d /tmp/iogap-test.XXXXXX)
 on_exit rm -rf "$tmp"
@@ -250,6 +251,70 @@ else
 	not_ok "statement prepared before attach: iogap did not trace the python process"
 	sed 's/^/# /' "$tmp/cached.err"
 fi
+
+# 7. two threads, one started before iogap attached: a uprobe_multi link's PID filter must let
+# every thread of the process through (before Linux 6.10 it let only the main thread: iogap then
+# attaches perf-event uprobes, IOGAP_PERF_UPROBES=1, the second run). Ground truth: the script
+# runs each thread's statement a known number of times, one row each (iogap shows its literal 1
+# as ?). While it traces, iogap must hold no perf event: a uprobe attached to a process through
+# one makes every context switch of that process's main thread pay for a perf context switch
+# (~0.75 us here).
+cat >"$tmp/threads.py" <<'PYEOF'
+import os, signal, sqlite3, sys, threading
+go = threading.Event()
+def work(n, tag):
+    go.wait()
+    db = sqlite3.connect(sys.argv[1], timeout=10)
+    for i in range(n):
+        db.execute("SELECT ? + 1 AS " + tag, (i,)).fetchall()
+    db.close()
+t = threading.Thread(target=work, args=(200, "side"))
+t.start()
+os.kill(os.getpid(), signal.SIGSTOP)
+go.set()
+work(100, "main")
+t.join()
+PYEOF
+cat >"$tmp/threads_check.py" <<'PYEOF'
+import json, sys
+st = json.load(open(sys.argv[1]))["targets"][0]["sqlite"]["statements"]
+got = {s["sql"]: (s["count"], s["rows"]) for s in st if s["sql"].startswith("SELECT ? + ? AS")}
+print(got)
+sys.exit(0 if got == {"SELECT ? + ? AS side": (200, 200), "SELECT ? + ? AS main": (100, 100)} else 1)
+PYEOF
+for mode in multi perf; do
+	name="threads" env=()
+	[[ $mode == perf ]] && name="threads, perf-event uprobes" env=(IOGAP_PERF_UPROBES=1)
+	/usr/bin/python3 "$tmp/threads.py" "$tmp/threads-$mode.db" &
+	wl=$!
+	on_exit end_pid $wl
+	for _ in $(seq 50); do grep -q '^State:.*T' /proc/$wl/status 2>/dev/null && break; sleep 0.1; done
+	env "${env[@]}" "$IOGAP" trace -j -p $wl -o "$tmp/threads-$mode.json" 2>"$tmp/threads-$mode.err" &
+	ig=$!
+	on_exit end_pid $ig
+	if ! wait_for_text "$tmp/threads-$mode.err" 'SQLite in pid' || ! wait_for_text "$tmp/threads-$mode.err" tracing; then
+		not_ok "$name: iogap did not start tracing"
+		sed 's/^/# /' "$tmp/threads-$mode.err"
+		kill -CONT $wl
+		continue
+	fi
+	if [[ $mode == multi ]]; then
+		nperf=$(find /proc/$ig/fd -lname 'anon_inode:*perf_event*' 2>/dev/null | wc -l)
+		nlinks=$(find /proc/$ig/fd -lname 'anon_inode:bpf_link' 2>/dev/null | wc -l)
+		check "threads: iogap holds no perf event while it traces ($nperf perf events, $nlinks BPF links)" \
+			test "$nperf" -eq 0 -a "$nlinks" -gt 0
+	fi
+	kill -CONT $wl
+	wait $wl
+	for _ in $(seq 100); do kill -0 $ig 2>/dev/null || break; sleep 0.1; done
+	if kill -0 $ig 2>/dev/null; then
+		not_ok "$name: iogap did not end when its target exited"
+		continue
+	fi
+	wait $ig
+	check "$name: statements of two threads exact (200 on the one started before attach, 100 on the main)" \
+		$PY "$tmp/threads_check.py" "$tmp/threads-$mode.json"
+done
 
 after_cg=$(left_cgroups)
 check "no cgroup left behind by an iogap that ended ($before_cg before, $after_cg after)" test "$after_cg" -le "$before_cg"

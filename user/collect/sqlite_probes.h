@@ -10,6 +10,7 @@
 struct syscalls_bpf;
 struct sqlite_bpf;
 struct sq_proc;
+struct sq_link;
 
 struct sqlite_probes {
 	struct sqlite_bpf *skel;
@@ -18,12 +19,13 @@ struct sqlite_probes {
 	struct sq_text *texts;    /* hash -> template, from the SQL text events */
 	size_t ntexts, cap_texts;
 	bool verbose;
+	bool multi;               /* probes attach as uprobe_multi links, not perf events */
 	/* where zSql is in a statement of the host's libsqlite3 (0: unknown), see sqlite_probes.c */
 	uint32_t zsql_off;
 	uint64_t host_dev, host_ino;
 	/* links of processes gone: destroyed at close, all at once (each uprobe detach waits for
 	 * the kernel ~0.1 s; meanwhile a dead process's uprobes cost nobody anything) */
-	struct bpf_link **dead;
+	struct sq_link *dead;
 	size_t ndead, cap_dead;
 	int ncpus;                /* sq_stats and sq_hist are per CPU */
 	void *buf;                /* ncpus values of sq_stats */
