@@ -99,6 +99,12 @@ static __always_inline struct thread_state *thread(bool create)
 				    create ? BPF_LOCAL_STORAGE_GET_F_CREATE : 0);
 }
 
+/* The current thread's state if it has one (a return probe's: its entry made it). */
+static __always_inline struct thread_state *current_state(void)
+{
+	return thread_state_of(bpf_get_current_task_btf());
+}
+
 /* Reads the SQL text at sql (at most len bytes when len > 0), hashes it, and sends it to user
  * space the first time this text is seen. Returns the hash (never 0). */
 static __always_inline __u64 sql_capture(__u32 slot, const char *sql, long len)
@@ -193,9 +199,10 @@ static __always_inline void split_add(struct stmt_stats *st, struct thread_state
 			st->split_ns[i] += ts->sq_split[i];
 }
 
-static __always_inline int enter_sqlite(struct thread_state *ts)
+static __always_inline int enter_sqlite(struct thread_state *ts, __u32 slot)
 {
 	if (ts->sq_depth++ == 0) {
+		ts->sq_slot = slot;
 		ts->sq_start = bpf_ktime_get_ns();
 		for (int i = 0; i < SPLIT_MAX; i++)
 			ts->sq_split[i] = 0;
@@ -207,13 +214,15 @@ static __always_inline int enter_sqlite(struct thread_state *ts)
 static __always_inline void prepare_enter(__u64 sql, __u64 nbyte, __u64 ppstmt, __u64 pztail)
 {
 	struct thread_state *ts;
+	int slot = target_slot();
 	__u32 d;
 
-	if (target_slot() < 0)
+	if (slot < 0)
 		return;
 	ts = thread(true);
 	if (!ts)
 		return;
+	ts->sq_slot = slot;
 	d = ts->sq_prep_depth++;
 	if (d >= SQ_PREPARE_NEST)
 		return;            /* deeper than we keep: its return finds no arguments */
@@ -245,11 +254,12 @@ int BPF_KRETPROBE(iogap_sq_prep_r, int rc)
 	struct stmt_key k = {};
 	__u64 stmt = 0, tail = 0, sql, *a;
 	long len;
-	__u32 d;
-	int slot = target_slot();
+	__u32 d, slot;
 
-	if (slot < 0 || !(ts = thread(false)) || !ts->sq_prep_depth)
+	/* the entry found the target: its slot is in the state, no lookup of our own */
+	if (!(ts = current_state()) || !ts->sq_prep_depth)
 		return 0;
+	slot = ts->sq_slot;
 	d = --ts->sq_prep_depth;
 	if (d >= SQ_PREPARE_NEST || rc != SQLITE_OK)
 		return 0;
@@ -271,10 +281,11 @@ SEC("uprobe")
 int BPF_KPROBE(iogap_sq_step, void *stmt)
 {
 	struct thread_state *ts;
+	int slot = target_slot();
 
-	if (target_slot() < 0 || !(ts = thread(true)))
+	if (slot < 0 || !(ts = thread(true)))
 		return 0;
-	if (enter_sqlite(ts))
+	if (enter_sqlite(ts, slot))
 		ts->sq_stmt = (__u64)stmt;
 	return 0;
 }
@@ -287,13 +298,13 @@ int BPF_KRETPROBE(iogap_sq_step_r, int rc)
 	struct thread_state *ts;
 	struct stmt_stats *st;
 	__u64 now = bpf_ktime_get_ns(), dur;
-	int slot = target_slot();
-	__u32 r;
+	__u32 r, slot;
 
-	if (slot < 0 || !(ts = thread(false)) || !ts->sq_depth)
+	if (!(ts = current_state()) || !ts->sq_depth)
 		return 0;
 	if (--ts->sq_depth)
 		return 0;          /* a step inside sqlite3_exec: the exec accounts for it */
+	slot = ts->sq_slot;
 	dur = now - ts->sq_start;
 	k.stmt = ts->sq_stmt;
 	k.tgid = bpf_get_current_pid_tgid() >> 32;
@@ -375,10 +386,11 @@ SEC("uprobe")
 int BPF_KPROBE(iogap_sq_exec, void *db, const char *sql)
 {
 	struct thread_state *ts;
+	int slot = target_slot();
 
-	if (target_slot() < 0 || !(ts = thread(true)))
+	if (slot < 0 || !(ts = thread(true)))
 		return 0;
-	if (enter_sqlite(ts))
+	if (enter_sqlite(ts, slot))
 		ts->sq_exec_sql = (__u64)sql;
 	return 0;
 }
@@ -389,13 +401,13 @@ int BPF_KRETPROBE(iogap_sq_exec_r, int rc)
 	struct thread_state *ts;
 	struct stmt_stats *st;
 	__u64 now = bpf_ktime_get_ns(), dur, hash;
-	int slot = target_slot();
-	__u32 r;
+	__u32 r, slot;
 
-	if (slot < 0 || !(ts = thread(false)) || !ts->sq_depth)
+	if (!(ts = current_state()) || !ts->sq_depth)
 		return 0;
 	if (--ts->sq_depth)
 		return 0;
+	slot = ts->sq_slot;
 	dur = now - ts->sq_start;
 	hash = sql_capture(slot, (const char *)ts->sq_exec_sql, 0);
 	st = stats_of(slot, hash);
