@@ -25,6 +25,22 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 #define NR_RT_SIGTIMEDWAIT 128
 #define TASK_RUNNING 0
 
+/*
+ * Each thread's figures: in an entry of this array that the thread takes at its first
+ * transition (from bud_next) and keeps in its state (bud_idx), so that a switch or a wakeup
+ * finds them by an array lookup the verifier inlines, not a hash lookup on {slot, tid}. Once
+ * every entry is taken (a server that starts a thread per request), in the LRU hash.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, BUD_ARRAY_LEN);
+	__type(key, __u32);
+	__type(value, struct thread_budget);
+} bud_array SEC(".maps");
+__u64 bud_next = 0;       /* the array's entries handed out (user space reads the first ones) */
+/* its entries: set by user space with its size (fewer only to test the hash's part) */
+const volatile __u32 bud_array_len = BUD_ARRAY_LEN;
+
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 16384);
@@ -33,6 +49,47 @@ struct {
 } budgets SEC(".maps");
 
 static struct thread_budget zero_budget;
+
+/* t's figures (ts its state), made on first use; NULL if neither map has room. */
+static __always_inline struct thread_budget *budget_of(struct task_struct *t, struct thread_state *ts)
+{
+	struct thread_key k = { .slot = ts->slot, .tid = t->pid };
+	struct thread_budget *b;
+	__u32 i = ts->bud_idx;
+
+	if (i) {
+		i--;
+		b = bpf_map_lookup_elem(&bud_array, &i);
+		if (b && b->slot == ts->slot)
+			return b;
+		/* it moved to another target since: figures of its own there */
+	}
+	if (bud_next < bud_array_len) {
+		__u64 n = __sync_fetch_and_add(&bud_next, 1);
+
+		i = n;
+		if (n < bud_array_len && (b = bpf_map_lookup_elem(&bud_array, &i))) {
+			b->slot = ts->slot;
+			b->tid = t->pid;
+			b->tgid = t->tgid;
+			b->first_ns = ts->bud_ts;
+			ts->bud_idx = i + 1;
+			return b;
+		}
+	}
+	b = bpf_map_lookup_elem(&budgets, &k);
+	if (b)
+		return b;
+	bpf_map_update_elem(&budgets, &k, &zero_budget, BPF_NOEXIST);
+	b = bpf_map_lookup_elem(&budgets, &k);
+	if (!b)
+		return NULL;
+	b->slot = ts->slot;
+	b->tid = t->pid;
+	b->tgid = t->tgid;
+	b->first_ns = ts->bud_ts;
+	return b;
+}
 
 /* Why a thread that goes to sleep now sleeps. */
 static __always_inline __u8 sleep_reason(const struct thread_state *ts)
@@ -77,7 +134,6 @@ static __always_inline __u8 sleep_reason(const struct thread_state *ts)
 static __always_inline void account(struct task_struct *t, struct thread_state *ts, __u64 now,
 				    bool exited)
 {
-	struct thread_key k = { .slot = ts->slot, .tid = t->pid };
 	struct thread_budget *b;
 	__u64 d = now - ts->bud_ts;
 	__u8 cls;
@@ -85,30 +141,27 @@ static __always_inline void account(struct task_struct *t, struct thread_state *
 	if (ts->bud_state == BS_NONE || ts->bud_state == BS_DEAD || !ts->bud_ts || now < ts->bud_ts)
 		return;
 	cls = ts->bud_state == BS_RUNNING ? BUD_CPU : ts->bud_state == BS_RUNNABLE ? BUD_RUNQ : ts->bud_reason;
-	b = bpf_map_lookup_elem(&budgets, &k);
-	if (!b) {
-		bpf_map_update_elem(&budgets, &k, &zero_budget, BPF_NOEXIST);
-		b = bpf_map_lookup_elem(&budgets, &k);
-		if (!b)
-			return;
-		b->tgid = t->tgid;
-		b->first_ns = ts->bud_ts;
-	}
+	b = budget_of(t, ts);
+	if (!b)
+		return;
 	/* the name as it is now (threads name themselves, and exec renames), at most every 100 ms */
 	if (exited || now - b->comm_ns >= 100000000ULL) {
 		bpf_probe_read_kernel_str(b->comm, sizeof(b->comm), t->comm);
 		b->comm_ns = now;
 	}
+	/* plain adds: a thread's transitions do not race (its switches and wakeups hold its run
+	 * queue's lock, and a wakeup waits for it to be off its last CPU), and user space reads
+	 * aligned 64-bit words */
 	if (cls < BUD_MAX) {
 		__s64 w = (__s64)d * ts->req_open;
 
-		__sync_fetch_and_add(&b->ns[cls], d);
+		b->ns[cls] += d;
 		if (cls == BUD_CPU) {
 			w += ts->req_adj;     /* the run's part before a change of req_open */
 			ts->req_adj = 0;
 		}
 		if (w > 0)
-			__sync_fetch_and_add(&b->req_ns[cls], w);
+			b->req_ns[cls] += w;
 	}
 	b->last_ns = now;
 	if (exited)

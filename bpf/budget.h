@@ -33,9 +33,14 @@ struct thread_key {
 	__u32 tid;
 };
 
+/* Threads whose figures are in the array (budget.bpf.c); the others', in the hash */
+#define BUD_ARRAY_LEN 16384
+
 struct thread_budget {
 	char comm[16];
 	__u32 tgid;
+	__u32 tid;
+	__u32 slot;
 	__u32 pad;
 	__u64 first_ns;           /* first accounted moment */
 	__u64 last_ns;            /* last accounted moment */

@@ -59,7 +59,7 @@ struct thread_state {
 	__u8 bud_pad[2];
 	__u32 sq_prep_depth;
 	__u32 sq_slot;            /* the slot it entered SQLite (step, exec, prepare) in: the return's */
-	__u32 sq_pad;
+	__u32 bud_idx;            /* its entry in the budget's array, + 1; 0: none yet */
 	__u64 sq_start;
 	__u64 sq_split[SPLIT_MAX];
 	/* prepare's arguments, a small stack: preparing can read the schema, which prepares */
