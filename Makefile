@@ -155,7 +155,8 @@ soak: all
 	$(Q)SOAK_MINUTES='$(SOAK_MINUTES)' bash tests/soak/soak.sh
 
 # iogap's overhead (README, "Overhead"): syscalls vs peer tracers, sqlite3_step, the bench apps at
-# saturation, rich events without drops, BPF run time per program. Root; about 7 minutes.
+# saturation (against a floor of empty programs on the same hooks), rich events without drops,
+# context switches, BPF run time per program. Root; about 8 minutes.
 bench-overhead: all
 	$(Q)tools/bench/overhead/run
 	$(Q)echo

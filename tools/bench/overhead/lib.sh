@@ -12,13 +12,14 @@ wait_line() {
 	return 1
 }
 
-# floor_start OBJ: the empty programs of OBJ attached (tools/bench/overhead/floor), until
-# floor_stop; the loader holds them while fd 9 (a fifo it reads) stays open.
+# floor_start OBJ [SECTION_PREFIX...]: the empty programs of OBJ (those whose section starts
+# with a PREFIX, if any) attached (tools/bench/overhead/floor), until floor_stop; the loader
+# holds them while fd 9 (a fifo it reads) stays open.
 floor_start() {
 	local fifo="$out/floor.fifo"
 	rm -f "$fifo"
 	mkfifo "$fifo"
-	"$out/floor" "$1" <"$fifo" >"$out/floor.out" &
+	"$out/floor" "$@" <"$fifo" >"$out/floor.out" &
 	floor_pid=$!
 	pids+=("$floor_pid")
 	exec 9>"$fifo"
