@@ -130,16 +130,22 @@ static void raise_nofile_limit(void)
 	}
 }
 
+bool collector_env_flag(const char *name)
+{
+	const char *v = getenv(name);
+
+	return v && *v && strcmp(v, "0");
+}
+
 /* Whether the running kernel has the bpf_rdonly_cast kfunc (Linux 6.2+): the syscall programs
  * read the fd's file, inode and socket with plain loads; else with CO-RE probe reads (the
  * *_core programs). IOGAP_CORE_READS=1 takes the latter anyway (tests run both). */
 static bool kernel_has_rdonly_cast(void)
 {
-	const char *force = getenv("IOGAP_CORE_READS");
 	struct btf *btf;
 	bool has;
 
-	if (force && *force && strcmp(force, "0"))
+	if (collector_env_flag("IOGAP_CORE_READS"))
 		return false;
 	btf = btf__load_vmlinux_btf();
 	if (!btf)

@@ -71,5 +71,8 @@ int collector_snapshot(struct collector *c);
 bool collector_alive(struct collector *c);
 void collector_close(struct collector *c);
 uint64_t collector_now_ns(void);
+/* Is the environment variable name set, non-empty and not "0"? (IOGAP_* switches that take
+ * a slower or older way on any kernel, so that tests cover it.) */
+bool collector_env_flag(const char *name);
 
 #endif

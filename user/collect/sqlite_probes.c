@@ -69,11 +69,10 @@ struct uprobe_multi_attr {
 
 static bool uprobe_multi_usable(void)
 {
-	const char *force = getenv("IOGAP_PERF_UPROBES");
 	struct utsname u;
 	int major = 0, minor = 0;
 
-	if (force && *force && strcmp(force, "0"))
+	if (collector_env_flag("IOGAP_PERF_UPROBES"))
 		return false;
 	if (uname(&u) || sscanf(u.release, "%d.%d", &major, &minor) != 2)
 		return false;
