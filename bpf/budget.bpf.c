@@ -28,8 +28,8 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 /*
  * Each thread's figures: in an entry of this array that the thread takes at its first
- * transition (from bud_next) and keeps in its state (bud_idx), so that a switch or a wakeup
- * finds them by an array lookup the verifier inlines, not a hash lookup on {slot, tid}. Once
+ * transition (from bud_next) and keeps in its state (bud_idx), so that a switch finds them by
+ * an array lookup the verifier inlines, not a hash lookup on {slot, tid}. Once
  * every entry is taken (a server that starts a thread per request), in the LRU hash.
  */
 struct {
@@ -51,6 +51,17 @@ struct {
 
 static struct thread_budget zero_budget;
 
+/* A thread's new figures, from its first accounted moment. */
+static __always_inline struct thread_budget *budget_start(struct thread_budget *b, struct task_struct *t,
+							 const struct thread_state *ts)
+{
+	b->slot = ts->slot;
+	b->tid = t->pid;
+	b->tgid = t->tgid;
+	b->first_ns = ts->bud_ts;
+	return b;
+}
+
 /* t's figures (ts its state), made on first use; NULL if neither map has room. */
 static __always_inline struct thread_budget *budget_of(struct task_struct *t, struct thread_state *ts)
 {
@@ -70,12 +81,8 @@ static __always_inline struct thread_budget *budget_of(struct task_struct *t, st
 
 		i = n;
 		if (n < bud_array_len && (b = bpf_map_lookup_elem(&bud_array, &i))) {
-			b->slot = ts->slot;
-			b->tid = t->pid;
-			b->tgid = t->tgid;
-			b->first_ns = ts->bud_ts;
 			ts->bud_idx = i + 1;
-			return b;
+			return budget_start(b, t, ts);
 		}
 	}
 	b = bpf_map_lookup_elem(&budgets, &k);
@@ -83,13 +90,7 @@ static __always_inline struct thread_budget *budget_of(struct task_struct *t, st
 		return b;
 	bpf_map_update_elem(&budgets, &k, &zero_budget, BPF_NOEXIST);
 	b = bpf_map_lookup_elem(&budgets, &k);
-	if (!b)
-		return NULL;
-	b->slot = ts->slot;
-	b->tid = t->pid;
-	b->tgid = t->tgid;
-	b->first_ns = ts->bud_ts;
-	return b;
+	return b ? budget_start(b, t, ts) : NULL;
 }
 
 /* Why a thread that goes to sleep now sleeps. */
