@@ -70,6 +70,8 @@ struct thr {
 	long long wait_ns;        /* the mode's measured waits, summed */
 	int waits;
 	long long late_ns;        /* http/loop: run-queue waits after the responses' writes */
+	long long read_delay_ns;  /* http: run-queue waits inside the reads of the requests (woken by
+	                             the client's write, waiting for a CPU before the read returns) */
 	long long spin_ns;        /* http: the spins' wall time less their run-queue waits */
 	long long rsleep_ns;      /* http: the requests' sleeps as blocked time */
 	long long other_cpu_ns;   /* http: the requests' CPU clock outside their spins (syscalls) */
@@ -355,7 +357,10 @@ static void *server(void *arg)
 		long long t0, spin0, cr0, late;
 		struct span sp, d;
 
+		span_begin(sfd, &sp);
 		read_full(fd, buf, sizeof(req_text) - 1);
+		d = span_end(sfd, &sp);
+		t->read_delay_ns += d.delay;
 		t0 = now_ns();
 		cr0 = clock_ns(CLOCK_THREAD_CPUTIME_ID);
 		/* the sleep as blocked time: a VM's timer can fire a few tenths of a ms late */
@@ -574,10 +579,10 @@ int main(int argc, char **argv)
 		struct thr *t = &thr[i];
 
 		fprintf(f, "%s\n  {\"name\": \"%s\", \"tid\": %d, \"start_ns\": %lld, \"life_ns\": %lld,"
-			" \"wait_ns\": %lld, \"waits\": %d, \"late_ns\": %lld, \"spin_ns\": %lld, \"rsleep_ns\": %lld, \"other_cpu_ns\": %lld, \"poll_ns\": %lld, \"cpu_ns\": %lld,"
+			" \"wait_ns\": %lld, \"waits\": %d, \"late_ns\": %lld, \"read_delay_ns\": %lld, \"spin_ns\": %lld, \"rsleep_ns\": %lld, \"other_cpu_ns\": %lld, \"poll_ns\": %lld, \"cpu_ns\": %lld,"
 			" \"sched_run_ns\": %lld, \"sched_delay_ns\": %lld}",
 			i ? "," : "", t->name, t->tid, t->start, t->end - t->start, t->wait_ns, t->waits,
-			t->late_ns, t->spin_ns, t->rsleep_ns, t->other_cpu_ns, t->poll_ns, t->cpu_ns, t->sched_run_ns, t->sched_delay_ns);
+			t->late_ns, t->read_delay_ns, t->spin_ns, t->rsleep_ns, t->other_cpu_ns, t->poll_ns, t->cpu_ns, t->sched_run_ns, t->sched_delay_ns);
 	}
 	fprintf(f, "]}\n");
 	if (fclose(f))
