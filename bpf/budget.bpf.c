@@ -1,10 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 /*
- * Time budget from the scheduler: at each switch and exit of a target thread, the time since its
- * last transition goes to the state it was in — on CPU, runnable (waiting in the run queue after
- * a wakeup, from the scheduler's enqueue time, or a preemption), or blocked, by the class of the
- * syscall in progress when it went to sleep (read from the thread state the syscall module
- * keeps).
+ * Time budget from the scheduler: at each switch, wakeup and exit of a target thread, the time
+ * since its last transition goes to the state it was in — on CPU, runnable (waiting in the run
+ * queue after a wakeup or a preemption), or blocked, by the class of the syscall in progress
+ * when it went to sleep (read from the thread state the syscall module keeps).
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -28,8 +27,8 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 /*
  * Each thread's figures: in an entry of this array that the thread takes at its first
- * transition (from bud_next) and keeps in its state (bud_idx), so that a switch finds them by
- * an array lookup the verifier inlines, not a hash lookup on {slot, tid}. Once
+ * transition (from bud_next) and keeps in its state (bud_idx), so that a switch or a wakeup
+ * finds them by an array lookup the verifier inlines, not a hash lookup on {slot, tid}. Once
  * every entry is taken (a server that starts a thread per request), in the LRU hash.
  */
 struct {
@@ -177,32 +176,6 @@ static __always_inline struct thread_state *state_of(struct task_struct *t)
 	return ts && ts->slot < IOGAP_MAX_SLOTS ? ts : NULL;
 }
 
-/*
- * Set by user space when the kernel keeps each task's enqueue time (sched_info.last_queued,
- * CONFIG_SCHED_INFO) and reaches its run queue's clock from the task (se.cfs_rq->rq,
- * CONFIG_FAIR_GROUP_SCHED): a switch-in then splits a sleep into blocked and run-queue time,
- * and no program runs per wakeup (iogap_wakeup is not loaded).
- */
-const volatile bool split_at_switch_in = false;
-
-/*
- * How long t, being switched in now, has waited in a run queue: since the scheduler enqueued
- * it, by the clock of its run queue (this CPU's, which this switch has just updated; the switch
- * clears last_queued right after the tracepoint). 0 if unknown.
- */
-static __always_inline __u64 queued_ns(struct task_struct *t)
-{
-	struct cfs_rq *cfs = t->se.cfs_rq;
-	struct rq *rq = cfs ? cfs->rq : NULL;
-	__u64 q, now;
-
-	if (!rq)
-		return 0;
-	q = t->sched_info.last_queued;
-	now = rq->clock;
-	return q && now > q ? now - q : 0;
-}
-
 SEC("tp_btf/sched_switch")
 int BPF_PROG(iogap_switch, bool preempt, struct task_struct *prev, struct task_struct *next,
 	     unsigned int prev_state)
@@ -233,17 +206,6 @@ int BPF_PROG(iogap_switch, bool preempt, struct task_struct *prev, struct task_s
 	}
 	ts = state_of(next);
 	if (ts) {
-		/* woken from a sleep: blocked until the scheduler enqueued it, runnable since (a
-		 * wakeup program would tell the same, at the cost of a run per wakeup) */
-		if (split_at_switch_in && ts->bud_state == BS_BLOCKED && ts->bud_ts && now > ts->bud_ts) {
-			__u64 q = queued_ns(next);
-
-			if (q > now - ts->bud_ts)
-				q = now - ts->bud_ts;
-			account(next, ts, now - q, false);
-			ts->bud_state = BS_RUNNABLE;
-			ts->bud_ts = now - q;
-		}
 		account(next, ts, now, false);
 		ts->bud_state = BS_RUNNING;
 		ts->bud_ts = now;
@@ -264,8 +226,6 @@ static __always_inline void woken(struct task_struct *p)
 	ts->bud_ts = now;
 }
 
-/* Only where the kernel keeps no enqueue time (the switch-in splits a sleep otherwise): user
- * space attaches it then. */
 SEC("tp_btf/sched_wakeup")
 int BPF_PROG(iogap_wakeup, struct task_struct *p)
 {

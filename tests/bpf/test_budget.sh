@@ -12,7 +12,6 @@ need_root "sleep: blocked.sleep within 2% of the measured sleeps" "spin: run que
 	"spin: run queue vs schedstat run_delay" "spin: run queue vs runqlat -p" \
 	"mutex: blocked.futex within 10% of the measured lock waits" \
 	"pipe: blocked.file_read within 5% of the measured read waits" \
-	"pipe, by the wakeup program: blocked.file_read within 5%" "pipe, by the wakeup program: classes sum to the lifetime" \
 	"sleep/spin/mutex/pipe: classes sum to each thread's lifetime within 2%" \
 	"thread names" "http: request budget sums to the latency" "http, threads in the budget's hash: request budget sums to the latency" "loop: request budget sums to the latency" \
 	"no cgroup left behind"
@@ -329,15 +328,6 @@ if traced pipe "$WL" pipe "$tmp/pipe-rep.json"; then
 	check "pipe: the reader's blocked.file_read within 5% of its measured read waits" budget pipe "$o" "$r"
 	show pipe "$o" "$r"
 	modes_ok+=(pipe)
-fi
-
-# the same with the wakeup program (what iogap runs on a kernel without the tasks' enqueue
-# time, sched_info.last_queued; here the switch-in splits a sleep without it)
-if IOGAP_BUDGET_WAKEUP=1 traced pipe-wakeup "$WL" pipe "$tmp/pipe-wakeup-rep.json"; then
-	check "pipe, by the wakeup program: the reader's blocked.file_read within 5% of its measured read waits" \
-		budget pipe "$tmp/pipe-wakeup.json" "$tmp/pipe-wakeup-rep.json"
-	check "pipe, by the wakeup program: every thread's cpu + runqueue + blocked within 2% of its own lifetime" \
-		budget sums "$tmp/pipe-wakeup.json" "$tmp/pipe-wakeup-rep.json"
 fi
 
 # 5. http: a thread per request, one keep-alive connection; loop: two connections on one epoll

@@ -6,48 +6,11 @@
 #include <string.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
-#include <bpf/btf.h>
 #include <bpf/libbpf.h>
-#include "collect/collector.h"
 #include "collect/filter.h"
 #include "collect/budget_probes.h"
 #include "budget.skel.h"
 #include "syscalls.skel.h"
-
-/* Has struct name (in btf) a member called member? */
-static bool btf_has_member(const struct btf *btf, const char *name, const char *member)
-{
-	int id = btf__find_by_name_kind(btf, name, BTF_KIND_STRUCT);
-	const struct btf_type *t;
-	const struct btf_member *m;
-
-	if (id <= 0)
-		return false;
-	t = btf__type_by_id(btf, id);
-	m = btf_members(t);
-	for (int i = 0; i < btf_vlen(t); i++)
-		if (!strcmp(btf__name_by_offset(btf, m[i].name_off), member))
-			return true;
-	return false;
-}
-
-/* Can a switch-in tell how long a woken task waited for its CPU (budget.bpf.c's queued_ns)?
- * The kernel (its BTF at btf_path, or its own) must keep each task's enqueue time
- * (CONFIG_SCHED_INFO) and a path from the task to its run queue (CONFIG_FAIR_GROUP_SCHED). */
-static bool kernel_splits_at_switch_in(const char *btf_path)
-{
-	struct btf *btf = btf_path ? btf__parse(btf_path, NULL) : btf__load_vmlinux_btf();
-	bool ok;
-
-	if (!btf)
-		return false;
-	ok = btf_has_member(btf, "task_struct", "sched_info") &&
-	     btf_has_member(btf, "sched_info", "last_queued") &&
-	     btf_has_member(btf, "sched_entity", "cfs_rq") && btf_has_member(btf, "cfs_rq", "rq") &&
-	     btf_has_member(btf, "rq", "clock");
-	btf__free(btf);
-	return ok;
-}
 
 int budget_probes_open(struct budget_probes *p, struct syscalls_bpf *sys, const char *btf_path)
 {
@@ -60,11 +23,6 @@ int budget_probes_open(struct budget_probes *p, struct syscalls_bpf *sys, const 
 	if (!s)
 		return -errno;
 	FILTER_COPY_RODATA(s, sys);
-	/* IOGAP_BUDGET_WAKEUP=1 (tests): the wakeup program's way on any kernel */
-	if (kernel_splits_at_switch_in(btf_path) && !collector_env_flag("IOGAP_BUDGET_WAKEUP")) {
-		s->rodata->split_at_switch_in = true;
-		bpf_program__set_autoload(s->progs.iogap_wakeup, false);
-	}
 	/* IOGAP_BUDGET_ARRAY=N (tests): only N threads' figures in the array, the rest in the hash */
 	const char *len = getenv("IOGAP_BUDGET_ARRAY");
 	if (len && atoi(len) > 0 && atoi(len) < BUD_ARRAY_LEN) {

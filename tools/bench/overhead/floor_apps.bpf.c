@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /* The floor of the apps benchmark: empty programs on every hook iogap's modules hit while an
- * app serves (syscall entry and exit, context switch, and the SQLite probes of the library
- * SQLITE_LIB the apps use; no wakeup: iogap splits a sleep at the switch-in): the kernel's
- * cost of the attach points alone, the least a tracer that watches the same events can cost.
- * The SQLite probes of sqlite_run's floor, and those the apps hit besides. */
+ * app serves (syscall entry and exit, context switch, wakeup, and the SQLite probes of the
+ * library SQLITE_LIB the apps use): the kernel's cost of the attach points alone, the least a
+ * tracer that watches the same events can cost. The SQLite probes of sqlite_run's floor, and
+ * those the apps hit besides. */
 #include "floor_sqlite.bpf.c"
 
 SEC("tp_btf/sys_enter")
@@ -12,6 +12,8 @@ SEC("tp_btf/sys_exit")
 int floor_exit(void *ctx) { return 0; }
 SEC("tp_btf/sched_switch")
 int floor_switch(void *ctx) { return 0; }
+SEC("tp_btf/sched_wakeup")
+int floor_wakeup(void *ctx) { return 0; }
 
 SEC("uprobe/" SQLITE_LIB ":sqlite3_finalize")
 int floor_final(void *ctx) { return 0; }
