@@ -76,6 +76,10 @@ traced() {
 # trace_stopped_pid OUT.json ERR CMD...: CMD stops itself (SIGSTOP) before its measured work;
 # iogap attaches with -p, CMD is continued, and iogap must end by itself once CMD (and the
 # children it forked) exited. Returns 0 then, 1 if iogap did not start, 2 if it did not end.
+# Optional: the array trace_env (VAR=VALUE for iogap's environment) and while_tracing (a
+# command run with iogap's PID once it traces, before CMD is continued).
+trace_env=()
+while_tracing=
 trace_stopped_pid() {
 	local out=$1 err=$2 wl ig
 	shift 2
@@ -83,10 +87,11 @@ trace_stopped_pid() {
 	wl=$!
 	on_exit end_pid $wl
 	for _ in $(seq 50); do grep -q '^State:.*T' /proc/$wl/status 2>/dev/null && break; sleep 0.1; done
-	"$IOGAP" trace -j -p $wl -o "$out" 2>"$err" &
+	env ${trace_env[@]+"${trace_env[@]}"} "$IOGAP" trace -j -p $wl -o "$out" 2>"$err" &
 	ig=$!
 	on_exit end_pid $ig
 	wait_for_text "$err" tracing || return 1
+	[[ -z $while_tracing ]] || $while_tracing $ig
 	kill -CONT $wl
 	wait $wl
 	for _ in $(seq 100); do kill -0 $ig 2>/dev/null || break; sleep 0.1; done

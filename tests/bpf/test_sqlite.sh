@@ -282,39 +282,31 @@ got = {s["sql"]: (s["count"], s["rows"]) for s in st if s["sql"].startswith("SEL
 print(got)
 sys.exit(0 if got == {"SELECT ? + ? AS side": (200, 200), "SELECT ? + ? AS main": (100, 100)} else 1)
 PYEOF
+# while_tracing: iogap (PID $1) holds no perf event, and BPF links
+no_perf_events() {
+	local nperf nlinks
+	nperf=$(find /proc/$1/fd -lname 'anon_inode:*perf_event*' 2>/dev/null | wc -l)
+	nlinks=$(find /proc/$1/fd -lname 'anon_inode:bpf_link' 2>/dev/null | wc -l)
+	check "threads: iogap holds no perf event while it traces ($nperf perf events, $nlinks BPF links)" \
+		test "$nperf" -eq 0 -a "$nlinks" -gt 0
+}
 for mode in multi perf; do
-	name="threads" env=()
-	[[ $mode == perf ]] && name="threads, perf-event uprobes" env=(IOGAP_PERF_UPROBES=1)
-	/usr/bin/python3 "$tmp/threads.py" "$tmp/threads-$mode.db" &
-	wl=$!
-	on_exit end_pid $wl
-	for _ in $(seq 50); do grep -q '^State:.*T' /proc/$wl/status 2>/dev/null && break; sleep 0.1; done
-	env "${env[@]}" "$IOGAP" trace -j -p $wl -o "$tmp/threads-$mode.json" 2>"$tmp/threads-$mode.err" &
-	ig=$!
-	on_exit end_pid $ig
-	if ! wait_for_text "$tmp/threads-$mode.err" 'SQLite in pid' || ! wait_for_text "$tmp/threads-$mode.err" tracing; then
+	name="threads" trace_env=() while_tracing=no_perf_events
+	[[ $mode == perf ]] && name="threads, perf-event uprobes" trace_env=(IOGAP_PERF_UPROBES=1) while_tracing=
+	trace_stopped_pid "$tmp/threads-$mode.json" "$tmp/threads-$mode.err" \
+		/usr/bin/python3 "$tmp/threads.py" "$tmp/threads-$mode.db"
+	case $? in
+	0)
+		check "$name: statements of two threads exact (200 on the one started before attach, 100 on the main)" \
+			$PY "$tmp/threads_check.py" "$tmp/threads-$mode.json" ;;
+	1)
 		not_ok "$name: iogap did not start tracing"
-		sed 's/^/# /' "$tmp/threads-$mode.err"
-		kill -CONT $wl
-		continue
-	fi
-	if [[ $mode == multi ]]; then
-		nperf=$(find /proc/$ig/fd -lname 'anon_inode:*perf_event*' 2>/dev/null | wc -l)
-		nlinks=$(find /proc/$ig/fd -lname 'anon_inode:bpf_link' 2>/dev/null | wc -l)
-		check "threads: iogap holds no perf event while it traces ($nperf perf events, $nlinks BPF links)" \
-			test "$nperf" -eq 0 -a "$nlinks" -gt 0
-	fi
-	kill -CONT $wl
-	wait $wl
-	for _ in $(seq 100); do kill -0 $ig 2>/dev/null || break; sleep 0.1; done
-	if kill -0 $ig 2>/dev/null; then
-		not_ok "$name: iogap did not end when its target exited"
-		continue
-	fi
-	wait $ig
-	check "$name: statements of two threads exact (200 on the one started before attach, 100 on the main)" \
-		$PY "$tmp/threads_check.py" "$tmp/threads-$mode.json"
+		sed 's/^/# /' "$tmp/threads-$mode.err" ;;
+	*)
+		not_ok "$name: iogap did not end when its target exited" ;;
+	esac
 done
+trace_env=() while_tracing=
 
 after_cg=$(left_cgroups)
 check "no cgroup left behind by an iogap that ended ($before_cg before, $after_cg after)" test "$after_cg" -le "$before_cg"

@@ -15,7 +15,7 @@
 int budget_probes_open(struct budget_probes *p, struct syscalls_bpf *sys, const char *btf_path)
 {
 	struct budget_bpf *s;
-	int err;
+	int err, len;
 
 	memset(p, 0, sizeof(*p));
 	s = budget_bpf__open_opts(&(struct bpf_object_open_opts){
@@ -24,10 +24,10 @@ int budget_probes_open(struct budget_probes *p, struct syscalls_bpf *sys, const 
 		return -errno;
 	FILTER_COPY_RODATA(s, sys);
 	/* IOGAP_BUDGET_ARRAY=N (tests): only N threads' figures in the array, the rest in the hash */
-	const char *len = getenv("IOGAP_BUDGET_ARRAY");
-	if (len && atoi(len) > 0 && atoi(len) < BUD_ARRAY_LEN) {
-		s->rodata->bud_array_len = atoi(len);
-		bpf_map__set_max_entries(s->maps.bud_array, s->rodata->bud_array_len);
+	len = getenv("IOGAP_BUDGET_ARRAY") ? atoi(getenv("IOGAP_BUDGET_ARRAY")) : 0;
+	if (len > 0 && len < BUD_ARRAY_LEN) {
+		s->rodata->bud_array_len = len;
+		bpf_map__set_max_entries(s->maps.bud_array, len);
 	}
 	if ((err = bpf_map__reuse_fd(s->maps.cgroup_slots, bpf_map__fd(sys->maps.cgroup_slots))) ||
 	    (err = bpf_map__reuse_fd(s->maps.tgid_slots, bpf_map__fd(sys->maps.tgid_slots))) ||
