@@ -180,10 +180,15 @@ SEC("tp_btf/sched_switch")
 int BPF_PROG(iogap_switch, bool preempt, struct task_struct *prev, struct task_struct *next,
 	     unsigned int prev_state)
 {
-	struct thread_state *ts;
-	__u64 now = bpf_ktime_get_ns();
+	struct thread_state *ts, *nts;
+	__u64 now;
 
+	/* most of the machine's switches are no target's: no clock read for them */
 	ts = state_of(prev);
+	nts = state_of(next);
+	if (!ts && !nts)
+		return 0;
+	now = bpf_ktime_get_ns();
 	if (ts) {
 		file_flush(ts);   /* what it holds leaves the CPU with it (files.bpf.h) */
 		/* a thread in a syscall since before tracing began has no state yet: from now on */
@@ -204,11 +209,10 @@ int BPF_PROG(iogap_switch, bool preempt, struct task_struct *prev, struct task_s
 		}
 		ts->bud_ts = now;
 	}
-	ts = state_of(next);
-	if (ts) {
-		account(next, ts, now, false);
-		ts->bud_state = BS_RUNNING;
-		ts->bud_ts = now;
+	if (nts) {
+		account(next, nts, now, false);
+		nts->bud_state = BS_RUNNING;
+		nts->bud_ts = now;
 	}
 	return 0;
 }

@@ -34,6 +34,8 @@ struct stmt_key {
 struct stmt_state {
 	__u64 hash;
 	__u64 first_ts;           /* first step of the current execution; 0 when not started */
+	__u32 slot;               /* the target it last ran in */
+	__u32 idx;                /* the entry of (slot, hash) in sq_stats, + 1; 0: not found yet */
 };
 
 struct {
@@ -43,11 +45,25 @@ struct {
 	__type(value, struct stmt_state);
 } stmts SEC(".maps");
 
+/*
+ * Per {target, text hash}: its entry in sq_stats, + 1 (user space reads the figures through
+ * it). A statement keeps the number in its stmts entry, so that a step or a reset finds its
+ * figures by an array lookup the verifier inlines instead of a hash lookup: the uprobes run
+ * between stretches of the application's own code, which leave little of their maps cached.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, SQ_STATS_MAX);
+	__type(key, struct sq_key);
+	__type(value, __u32);
+} sq_index SEC(".maps");
+__u64 sq_next = 0;        /* sq_stats' entries handed out */
+
 /* Per CPU: plain adds in the uprobes, no cache line shared between CPUs (user space sums). */
 struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
-	__uint(max_entries, 8192);
-	__type(key, struct sq_key);
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, SQ_STATS_MAX);
+	__type(key, __u32);
 	__type(value, struct stmt_stats);
 } sq_stats SEC(".maps");
 
@@ -91,12 +107,30 @@ struct {
 	__type(value, __u32);
 } sq_zsql SEC(".maps");
 
-static struct stmt_stats zero_stats;
-
 static __always_inline struct thread_state *thread(bool create)
 {
 	return bpf_task_storage_get(&thread_states, bpf_get_current_task_btf(), 0,
 				    create ? BPF_LOCAL_STORAGE_GET_F_CREATE : 0);
+}
+
+/*
+ * The current thread's state, made if need be, and its target's slot in *slot; NULL if it is
+ * not a target's. The probes are attached in target processes only: a thread that has made a
+ * syscall since tracing began has its target in its state (sys_enter keeps it, checked against
+ * the thread's cgroup at every syscall), so only the others pay the filter's lookups.
+ */
+static __always_inline struct thread_state *target_thread(int *slot)
+{
+	struct thread_state *ts = thread_state_of(bpf_get_current_task_btf());
+
+	if (ts && ts->slot_known && ts->slot < IOGAP_MAX_SLOTS) {
+		*slot = ts->slot;
+		return ts;
+	}
+	*slot = target_slot();
+	if (*slot < 0)
+		return NULL;
+	return ts ? ts : thread(true);
 }
 
 /* The current thread's state if it has one (a return probe's: its entry made it). */
@@ -147,15 +181,40 @@ static __always_inline __u64 sql_capture(__u32 slot, const char *sql, long len)
 	return h;
 }
 
-static __always_inline struct stmt_stats *stats_of(__u32 slot, __u64 hash)
+/* The entry of (slot, hash) in sq_stats, + 1, taken on first use; 0 once sq_stats is full. */
+static __always_inline __u32 stats_index(__u32 slot, __u64 hash)
 {
 	struct sq_key k = { .hash = hash, .slot = slot };
-	struct stmt_stats *st = bpf_map_lookup_elem(&sq_stats, &k);
+	__u32 *i = bpf_map_lookup_elem(&sq_index, &k), n;
 
-	if (st)
-		return st;
-	bpf_map_update_elem(&sq_stats, &k, &zero_stats, BPF_NOEXIST);
-	return bpf_map_lookup_elem(&sq_stats, &k);
+	if (i)
+		return *i;
+	n = __sync_fetch_and_add(&sq_next, 1) + 1;
+	if (n > SQ_STATS_MAX)
+		return 0;
+	if (bpf_map_update_elem(&sq_index, &k, &n, BPF_NOEXIST)) {
+		/* another CPU numbered it first: its number (ours stays unused) */
+		i = bpf_map_lookup_elem(&sq_index, &k);
+		return i ? *i : 0;
+	}
+	return n;
+}
+
+static __always_inline struct stmt_stats *stats_at(__u32 idx)
+{
+	__u32 i = idx - 1;
+
+	return idx ? bpf_map_lookup_elem(&sq_stats, &i) : NULL;
+}
+
+/* The figures of the statement ss, which runs in slot now. */
+static __always_inline struct stmt_stats *stmt_stats_of(struct stmt_state *ss, __u32 slot)
+{
+	if (!ss->idx || ss->slot != slot) {
+		ss->slot = slot;
+		ss->idx = stats_index(slot, ss->hash);
+	}
+	return stats_at(ss->idx);
 }
 
 static __always_inline void hist_add(__u32 slot, __u64 hash, __u8 which, __u64 v)
@@ -214,13 +273,10 @@ static __always_inline int enter_sqlite(struct thread_state *ts, __u32 slot)
 static __always_inline void prepare_enter(__u64 sql, __u64 nbyte, __u64 ppstmt, __u64 pztail)
 {
 	struct thread_state *ts;
-	int slot = target_slot();
+	int slot;
 	__u32 d;
 
-	if (slot < 0)
-		return;
-	ts = thread(true);
-	if (!ts)
+	if (!(ts = target_thread(&slot)))
 		return;
 	ts->sq_slot = slot;
 	d = ts->sq_prep_depth++;
@@ -271,6 +327,7 @@ int BPF_KRETPROBE(iogap_sq_prep_r, int rc)
 	if (a[3] && !bpf_probe_read_user(&tail, sizeof(tail), (void *)a[3]) && tail > sql)
 		len = tail - sql;
 	st.hash = sql_capture(slot, (const char *)sql, len);
+	st.slot = slot;
 	k.stmt = stmt;
 	k.tgid = bpf_get_current_pid_tgid() >> 32;
 	bpf_map_update_elem(&stmts, &k, &st, BPF_ANY);
@@ -281,9 +338,9 @@ SEC("uprobe")
 int BPF_KPROBE(iogap_sq_step, void *stmt)
 {
 	struct thread_state *ts;
-	int slot = target_slot();
+	int slot;
 
-	if (slot < 0 || !(ts = thread(true)))
+	if (!(ts = target_thread(&slot)))
 		return 0;
 	if (enter_sqlite(ts, slot))
 		ts->sq_stmt = (__u64)stmt;
@@ -322,7 +379,7 @@ int BPF_KRETPROBE(iogap_sq_step_r, int rc)
 		if (!ss)
 			return 0;
 	}
-	st = stats_of(slot, ss->hash);
+	st = stmt_stats_of(ss, slot);
 	if (!st) {
 		counter_inc(CNT_SQ_MAP_FULL);
 		return 0;
@@ -350,19 +407,19 @@ static __always_inline void stmt_end(void *stmt, bool finalize)
 	struct stmt_state *ss;
 	struct stmt_stats *st;
 	__u64 whole;
-	int slot = target_slot();
 
-	if (slot < 0 || !(ss = bpf_map_lookup_elem(&stmts, &k)))
+	/* a statement of this process that has run: its target is the one its steps ran in */
+	if (!(ss = bpf_map_lookup_elem(&stmts, &k)))
 		return;
 	if (ss->first_ts) {
 		whole = bpf_ktime_get_ns() - ss->first_ts;
 		ss->first_ts = 0;
-		st = stats_of(slot, ss->hash);
+		st = stats_at(ss->idx);
 		if (st) {
 			st->stmt_ns += whole;
 			st->stmt_ended += 1;
 		}
-		hist_add(slot, ss->hash, SQ_HIST_STMT, whole);
+		hist_add(ss->slot, ss->hash, SQ_HIST_STMT, whole);
 	}
 	if (finalize)
 		bpf_map_delete_elem(&stmts, &k);
@@ -386,9 +443,9 @@ SEC("uprobe")
 int BPF_KPROBE(iogap_sq_exec, void *db, const char *sql)
 {
 	struct thread_state *ts;
-	int slot = target_slot();
+	int slot;
 
-	if (slot < 0 || !(ts = thread(true)))
+	if (!(ts = target_thread(&slot)))
 		return 0;
 	if (enter_sqlite(ts, slot))
 		ts->sq_exec_sql = (__u64)sql;
@@ -410,7 +467,7 @@ int BPF_KRETPROBE(iogap_sq_exec_r, int rc)
 	slot = ts->sq_slot;
 	dur = now - ts->sq_start;
 	hash = sql_capture(slot, (const char *)ts->sq_exec_sql, 0);
-	st = stats_of(slot, hash);
+	st = stats_at(stats_index(slot, hash));
 	if (!st) {
 		counter_inc(CNT_SQ_MAP_FULL);
 		return 0;

@@ -26,6 +26,7 @@ enum sq_rc {
 };
 
 #define SQL_TEXT_MAX 512
+#define SQ_STATS_MAX 8192          /* {target, statement text} pairs with figures */
 #define SQ_HIST_STEP 0            /* sq_hist.which: sqlite3_step latency */
 #define SQ_HIST_STMT 1            /* sq_hist.which: whole statement, first step to reset/finalize */
 

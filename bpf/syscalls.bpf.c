@@ -243,9 +243,10 @@ static __always_inline int sys_enter(struct pt_regs *regs, long id, const bool f
 			counter_inc(CNT_TASK_STORAGE_FAIL);
 			return 0;
 		}
+		ts->slot = slot;
 		ts->slot_cgrp = cgrp;
 		ts->slot_epoch = epoch;
-		ts->slot_known = 1;
+		ts->slot_known = 1;   /* slot is the target's (the SQLite probes take it from here) */
 	}
 	idx = slot * IOGAP_NR_SYSCALLS + id;
 	sc = bpf_map_lookup_elem(&sys_counts, &idx);
@@ -584,6 +585,9 @@ static __always_inline int sys_exit(struct pt_regs *regs, long ret, const bool f
 	__u32 slot;
 	struct task_struct *task = bpf_get_current_task_btf();
 
+	nr = regs->orig_ax;
+	if (nr == NR_URETPROBE)
+		return 0;          /* a uretprobe's return (each SQLite step's): sys_enter skipped it */
 	ts = thread_state_of(task);
 	if (!ts)
 		return 0;          /* not a target */
@@ -592,7 +596,6 @@ static __always_inline int sys_exit(struct pt_regs *regs, long ret, const bool f
 	if (!ts->active)
 		return 0;          /* a syscall entered before tracing began, or fork's return in a child */
 	ts->active = 0;
-	nr = regs->orig_ax;
 	slot = ts->slot;
 	op = ts->op;
 	if (ts->nr != nr || slot >= IOGAP_MAX_SLOTS || op >= IOP_MAX)

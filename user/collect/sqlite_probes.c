@@ -480,15 +480,21 @@ void sqlite_probes_snapshot(struct sqlite_probes *p, struct model *m)
 	struct sq_key k, next, *prev = NULL;
 	struct sq_hist_key hk, hnext, *hprev = NULL;
 	struct stmt_stats st;
-	int fd;
+	int fd, sfd;
+	__u32 idx;
 
 	if (!p->skel)
 		return;
-	fd = bpf_map__fd(p->skel->maps.sq_stats);
+	/* sq_index: {target, text hash} -> its entry in the per-CPU array sq_stats, + 1 */
+	fd = bpf_map__fd(p->skel->maps.sq_index);
+	sfd = bpf_map__fd(p->skel->maps.sq_stats);
 	while (!bpf_map_get_next_key(fd, prev, &next)) {
 		k = next;
 		prev = &k;
-		if (k.slot >= m->ntargets || bpf_map_lookup_elem(fd, &k, p->buf))
+		if (k.slot >= m->ntargets || bpf_map_lookup_elem(fd, &k, &idx) || !idx || idx > SQ_STATS_MAX)
+			continue;
+		idx--;
+		if (bpf_map_lookup_elem(sfd, &idx, p->buf))
 			continue;
 		percpu_sum(p->buf, p->ncpus, sizeof(st), (uint64_t *)&st, sizeof(st) / 8, SIZE_MAX);
 		struct sql_stmt *s = target_stmt(&m->targets[k.slot], k.hash);
