@@ -67,7 +67,19 @@ struct {
 	__type(value, struct stmt_stats);
 } sq_stats SEC(".maps");
 
-/* Sparse latency histograms: one entry per used bucket (per CPU too). */
+/*
+ * Latency histograms: those of the first SQ_HIST_ARRAY pairs numbered in sq_stats in rows of
+ * an array (a bucket is an inlined array lookup and an atomic add: the hash's bucket chains,
+ * key compares and per-CPU pointer were each step's largest cost in a server, found by
+ * sampling the CPU); the others sparse, one hash entry per used bucket (per CPU).
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, SQ_HIST_ARRAY * 2);
+	__type(key, __u32);
+	__type(value, struct sq_hist_row);
+} sq_hist_rows SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
 	__uint(max_entries, 65536);
@@ -217,12 +229,21 @@ static __always_inline struct stmt_stats *stmt_stats_of(struct stmt_state *ss, _
 	return stats_at(ss->idx);
 }
 
-static __always_inline void hist_add(__u32 slot, __u64 hash, __u8 which, __u64 v)
+/* Adds v to histogram which of the pair (slot, hash), whose entry in sq_stats is idx (+ 1). */
+static __always_inline void hist_add(__u32 idx, __u32 slot, __u64 hash, __u8 which, __u64 v)
 {
 	struct sq_hist_key k = { .hash = hash, .slot = slot, .which = which };
 	__u64 *c, one = 1;
 
 	k.bucket = hist_bucket(v);
+	if (idx && idx <= SQ_HIST_ARRAY) {
+		__u32 row = (idx - 1) * 2 + (which & 1);
+		struct sq_hist_row *h = bpf_map_lookup_elem(&sq_hist_rows, &row);
+
+		if (h && k.bucket < HIST_BUCKETS)
+			__sync_fetch_and_add(&h->b[k.bucket], 1);
+		return;
+	}
 	c = bpf_map_lookup_elem(&sq_hist, &k);
 	if (c) {
 		(*c)++;
@@ -396,7 +417,7 @@ int BPF_KRETPROBE(iogap_sq_step_r, int rc)
 		st->rows += 1;
 	st->step_ns += dur;
 	split_add(st, ts);
-	hist_add(slot, ss->hash, SQ_HIST_STEP, dur);
+	hist_add(ss->idx, slot, ss->hash, SQ_HIST_STEP, dur);
 	return 0;
 }
 
@@ -419,7 +440,7 @@ static __always_inline void stmt_end(void *stmt, bool finalize)
 			st->stmt_ns += whole;
 			st->stmt_ended += 1;
 		}
-		hist_add(ss->slot, ss->hash, SQ_HIST_STMT, whole);
+		hist_add(ss->idx, ss->slot, ss->hash, SQ_HIST_STMT, whole);
 	}
 	if (finalize)
 		bpf_map_delete_elem(&stmts, &k);
@@ -458,7 +479,7 @@ int BPF_KRETPROBE(iogap_sq_exec_r, int rc)
 	struct thread_state *ts;
 	struct stmt_stats *st;
 	__u64 now = bpf_ktime_get_ns(), dur, hash;
-	__u32 r, slot;
+	__u32 r, slot, idx;
 
 	if (!(ts = current_state()) || !ts->sq_depth)
 		return 0;
@@ -467,7 +488,8 @@ int BPF_KRETPROBE(iogap_sq_exec_r, int rc)
 	slot = ts->sq_slot;
 	dur = now - ts->sq_start;
 	hash = sql_capture(slot, (const char *)ts->sq_exec_sql, 0);
-	st = stats_at(stats_index(slot, hash));
+	idx = stats_index(slot, hash);
+	st = stats_at(idx);
 	if (!st) {
 		counter_inc(CNT_SQ_MAP_FULL);
 		return 0;
@@ -480,8 +502,8 @@ int BPF_KRETPROBE(iogap_sq_exec_r, int rc)
 	st->stmt_ns += dur;
 	st->stmt_ended += 1;
 	split_add(st, ts);
-	hist_add(slot, hash, SQ_HIST_STEP, dur);
-	hist_add(slot, hash, SQ_HIST_STMT, dur);
+	hist_add(idx, slot, hash, SQ_HIST_STEP, dur);
+	hist_add(idx, slot, hash, SQ_HIST_STMT, dur);
 	return 0;
 }
 

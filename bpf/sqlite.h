@@ -8,6 +8,7 @@
 #define IOGAP_SQLITE_H
 
 #include "iogap.h"
+#include "histogram.h"
 
 /* How time inside sqlite3_step/exec is split: syscall classes, and the rest is CPU. */
 enum sq_split {
@@ -27,6 +28,7 @@ enum sq_rc {
 
 #define SQL_TEXT_MAX 512
 #define SQ_STATS_MAX 8192          /* {target, statement text} pairs with figures */
+#define SQ_HIST_ARRAY 256          /* the first pairs' histograms are in an array (sq_hist_rows) */
 #define SQ_HIST_STEP 0            /* sq_hist.which: sqlite3_step latency */
 #define SQ_HIST_STMT 1            /* sq_hist.which: whole statement, first step to reset/finalize */
 
@@ -46,6 +48,12 @@ struct stmt_stats {
 	__u64 stmt_ns;            /* whole statements that ended (reset/finalize) */
 	__u64 stmt_ended;
 	__u64 split_ns[SPLIT_MAX];
+};
+
+/* One histogram of one {target, text} pair with an entry in sq_stats below SQ_HIST_ARRAY:
+ * sq_hist_rows[(entry) * 2 + which]. */
+struct sq_hist_row {
+	__u64 b[HIST_BUCKETS];
 };
 
 struct sq_hist_key {

@@ -101,9 +101,9 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, IOGAP_MAX_SLOTS * IOGAP_NR_SYSCALLS);
+	__uint(max_entries, IOGAP_MAX_SLOTS);
 	__type(key, __u32);
-	__type(value, struct sys_count);
+	__type(value, struct sys_counts_slot);
 } sys_counts SEC(".maps");
 
 struct fd_info {
@@ -207,7 +207,7 @@ static __always_inline int sys_enter(struct pt_regs *regs, long id, const bool f
 {
 	struct task_struct *task = bpf_get_current_task_btf();
 	struct thread_state *ts;
-	struct sys_count *sc;
+	struct sys_counts_slot *sc;
 	struct fd_info fi;
 	__u32 idx, op, flags;
 	__u64 cgrp = 0;
@@ -248,10 +248,10 @@ static __always_inline int sys_enter(struct pt_regs *regs, long id, const bool f
 		ts->slot_epoch = epoch;
 		ts->slot_known = 1;   /* slot is the target's (the SQLite probes take it from here) */
 	}
-	idx = slot * IOGAP_NR_SYSCALLS + id;
+	idx = slot;
 	sc = bpf_map_lookup_elem(&sys_counts, &idx);
 	if (sc)
-		sc->count++;
+		sc->nr[id & (IOGAP_NR_SYSCALLS - 1)].count++;
 
 	op = op_of_nr[id];
 	if (op >= IOP_MAX)
@@ -601,12 +601,12 @@ static __always_inline int sys_exit(struct pt_regs *regs, long ret, const bool f
 	if (ts->nr != nr || slot >= IOGAP_MAX_SLOTS || op >= IOP_MAX)
 		return 0;
 	if (ret < 0 && nr >= 0 && nr < IOGAP_NR_SYSCALLS) {
-		struct sys_count *sc;
+		struct sys_counts_slot *sc;
 
-		idx = slot * IOGAP_NR_SYSCALLS + nr;
+		idx = slot;
 		sc = bpf_map_lookup_elem(&sys_counts, &idx);
 		if (sc)
-			sc->errors++;
+			sc->nr[nr & (IOGAP_NR_SYSCALLS - 1)].errors++;
 	}
 	/* a syscall only counted (futex, getpid, ...: half of a Python server's) takes no time */
 	if (op == IOP_OTHER && !ts->sq_depth)

@@ -92,10 +92,17 @@ struct file_stats {
 	__u64 bytes;
 };
 
-/* Per slot x syscall number; index slot * IOGAP_NR_SYSCALLS + nr. */
+/* Per syscall number. */
 struct sys_count {
 	__u64 count;
 	__u64 errors;
+};
+
+/* A target's syscall counts, one per-CPU entry per slot: every syscall of the target finds
+ * its counter behind the one pointer, in a block its common syscalls keep cached, rather than
+ * behind a pointer and an allocation of its own per syscall number. */
+struct sys_counts_slot {
+	struct sys_count nr[IOGAP_NR_SYSCALLS];
 };
 
 #define IOGAP_PATH_MAX 256

@@ -676,12 +676,14 @@ int collector_open(struct collector *c, const struct collector_opts *o)
 	rc = 1;
 	c->ncpus = libbpf_num_possible_cpus();
 	c->cg_paths = calloc(IOGAP_MAX_SLOTS, PATH_MAX);
-	c->buf = calloc(c->ncpus, sizeof(struct io_stats));
+	c->buf = calloc(c->ncpus, sizeof(struct io_stats) > sizeof(struct sys_counts_slot) ?
+				  sizeof(struct io_stats) : sizeof(struct sys_counts_slot));
+	c->sys_sum = malloc(sizeof(*c->sys_sum));
 	if (files_init(&c->files, c->ncpus)) {
 		free(c->buf);
 		c->buf = NULL;
 	}
-	if (c->ncpus <= 0 || !c->cg_paths || !c->buf)
+	if (c->ncpus <= 0 || !c->cg_paths || !c->buf || !c->sys_sum)
 		goto fail;
 	if (have_cg) {
 		err = cgroup_mount(c->cg_mount, sizeof(c->cg_mount));
@@ -854,21 +856,19 @@ static void snapshot_ops(struct collector *c)
 static void snapshot_syscalls(struct collector *c)
 {
 	int fd = bpf_map__fd(c->skel->maps.sys_counts);
-	struct sys_count sum;
+	struct sys_counts_slot *sum = c->sys_sum;
 
-	for (size_t s = 0; s < c->model.ntargets; s++) {
+	for (__u32 s = 0; s < c->model.ntargets && s < IOGAP_MAX_SLOTS; s++) {
 		struct target *t = &c->model.targets[s];
 
+		if (bpf_map_lookup_elem(fd, &s, c->buf))
+			continue;
+		percpu_sum(c->buf, c->ncpus, sizeof(*sum), (uint64_t *)sum, sizeof(*sum) / 8, SIZE_MAX);
 		t->syscalls = 0;
 		for (__u32 nr = 0; nr < IOGAP_NR_SYSCALLS; nr++) {
-			__u32 idx = s * IOGAP_NR_SYSCALLS + nr;
-
-			if (bpf_map_lookup_elem(fd, &idx, c->buf))
-				continue;
-			percpu_sum(c->buf, c->ncpus, sizeof(sum), (uint64_t *)&sum, 2, SIZE_MAX);
-			t->sys_count[nr] = sum.count;
-			t->sys_errors[nr] = sum.errors;
-			t->syscalls += sum.count;
+			t->sys_count[nr] = sum->nr[nr].count;
+			t->sys_errors[nr] = sum->nr[nr].errors;
+			t->syscalls += sum->nr[nr].count;
 		}
 	}
 }
@@ -975,5 +975,7 @@ void collector_close(struct collector *c)
 	c->cg_paths = NULL;
 	free(c->buf);
 	c->buf = NULL;
+	free(c->sys_sum);
+	c->sys_sum = NULL;
 	files_free(&c->files);
 }

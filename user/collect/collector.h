@@ -53,7 +53,8 @@ struct collector {
 	bool warned_full;
 	bool has_cmd;
 	struct command cmd;
-	void *buf;                /* per-CPU value buffer */
+	void *buf;                /* per-CPU value buffer (io_stats, sys_counts) */
+	struct sys_counts_slot *sys_sum;   /* a target's syscall counts, summed over CPUs */
 	struct sqlite_probes sq;
 	struct net_probes net;
 	struct budget_probes bud;

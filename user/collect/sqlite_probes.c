@@ -475,6 +475,22 @@ static const char *text_of(struct sqlite_probes *p, uint64_t hash)
 	return NULL;
 }
 
+/* The two histograms of the pair numbered idx in sq_stats, from their rows. */
+static void hist_rows_read(struct sqlite_probes *p, __u32 idx, struct sql_stmt *s)
+{
+	int fd = bpf_map__fd(p->skel->maps.sq_hist_rows);
+	struct sq_hist_row row;
+	__u32 k;
+
+	_Static_assert(sizeof(row.b) == sizeof(s->step_hist.b), "sq_hist_row: a model histogram");
+	k = idx * 2 + SQ_HIST_STEP;
+	if (!bpf_map_lookup_elem(fd, &k, &row))
+		memcpy(s->step_hist.b, row.b, sizeof(row.b));
+	k = idx * 2 + SQ_HIST_STMT;
+	if (!bpf_map_lookup_elem(fd, &k, &row))
+		memcpy(s->stmt_hist.b, row.b, sizeof(row.b));
+}
+
 void sqlite_probes_snapshot(struct sqlite_probes *p, struct model *m)
 {
 	struct sq_key k, next, *prev = NULL;
@@ -506,6 +522,8 @@ void sqlite_probes_snapshot(struct sqlite_probes *p, struct model *m)
 			s->sql = strdup(text_of(p, k.hash));
 		memset(&s->step_hist, 0, sizeof(s->step_hist));
 		memset(&s->stmt_hist, 0, sizeof(s->stmt_hist));
+		if (idx < SQ_HIST_ARRAY)   /* its histograms are rows of sq_hist_rows, not in sq_hist */
+			hist_rows_read(p, idx, s);
 	}
 	fd = bpf_map__fd(p->skel->maps.sq_hist);
 	while (!bpf_map_get_next_key(fd, hprev, &hnext)) {
