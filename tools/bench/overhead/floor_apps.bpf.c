@@ -2,14 +2,10 @@
 /* The floor of the apps benchmark: empty programs on every hook iogap's modules hit while an
  * app serves (syscall entry and exit, context switch, wakeup, and the SQLite probes of the
  * library SQLITE_LIB the apps use): the kernel's cost of the attach points alone, the least a
- * tracer that watches the same events can cost. The SQLite probes of sqlite_run's floor, and
- * those the apps hit besides. */
+ * tracer that watches the same events can cost. sqlite_run's floor (its SQLite probes and the
+ * syscall entry and exit), and the hooks the apps hit besides. */
 #include "floor_sqlite.bpf.c"
 
-SEC("tp_btf/sys_enter")
-int floor_enter(void *ctx) { return 0; }
-SEC("tp_btf/sys_exit")
-int floor_exit(void *ctx) { return 0; }
 SEC("tp_btf/sched_switch")
 int floor_switch(void *ctx) { return 0; }
 SEC("tp_btf/sched_wakeup")

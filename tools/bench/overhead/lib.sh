@@ -1,5 +1,5 @@
-# Shared by the overhead scripts (run, sqlite_run, profile, switches); they set $out and the pids
-# array.
+# Shared by the overhead scripts (run, sqlite_run, apps, profile, switches); they set $out and the
+# pids array.
 
 # wait_line FILE PATTERN PID: until FILE holds PATTERN (20 s), while PID lives.
 wait_line() {
@@ -41,6 +41,38 @@ end_children() {
 		kill "$p" 2>/dev/null || true
 	done
 	for p in ${pids[@]+"${pids[@]}"}; do wait "$p" 2>/dev/null || true; done
+}
+
+# bpf_stats_start: the kernel's run-time statistics of every BPF program (run_time_ns, run_cnt)
+# on (BPF_ENABLE_STATS) for as long as fd 7 stays open: they end with it, even if the script
+# dies. Each run then includes the statistics' own clock reads (what an empty program shows).
+bpf_stats_start() {
+	rm -f "$out/stats.fifo"
+	mkfifo "$out/stats.fifo"
+	python3 -c 'import ctypes, os, sys
+libc = ctypes.CDLL(None, use_errno=True)
+attr = ctypes.create_string_buffer(16)          # union bpf_attr: enable_stats.type = 0 (RUN_TIME)
+fd = libc.syscall(321, 32, attr, 16)            # SYS_bpf, BPF_ENABLE_STATS
+if fd < 0:
+    sys.exit("cannot enable BPF statistics: " + os.strerror(ctypes.get_errno()))
+print("on", flush=True)
+sys.stdin.read()' <"$out/stats.fifo" >"$out/stats.out" &
+	pids+=($!)
+	exec 7>"$out/stats.fifo"
+	wait_line "$out/stats.out" on "${pids[-1]}"
+}
+bpf_stats_stop() { exec 7>&-; rm -f "$out/stats.fifo"; }
+
+# bpf_stats_of PID: "name run_time_ns run_cnt" of every program process PID holds a descriptor
+# of (the prog_id lines of its /proc fdinfo).
+bpf_stats_of() {
+	local ids
+	ids=$(cat "/proc/$1/fdinfo/"* 2>/dev/null | awk '$1 == "prog_id:" { print $2 }' | sort -u | tr '\n' ' ')
+	bpftool prog show -j | python3 -c 'import json, sys
+ids = {int(x) for x in sys.argv[1].split()}
+for p in json.load(sys.stdin):
+    if p["id"] in ids:
+        print(p.get("name", "?"), p.get("run_time_ns", 0), p.get("run_cnt", 0))' "$ids"
 }
 
 # median: of the numbers on stdin, separated by spaces or newlines

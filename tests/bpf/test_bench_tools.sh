@@ -1,0 +1,64 @@
+#!/bin/bash
+# The overhead benchmarks (tools/bench/overhead, README "Overhead") still build, load and print
+# their tables: their floors' objects (built as the scripts build them) load, attach every
+# program they have and leave none behind; short runs of sqlite_run and switches print a row
+# per side with numbers, and sqlite_run's iogap saw the SELECT's steps (it warns otherwise).
+# Not a measurement: the figures of such short runs mean nothing on a shared machine.
+source "$(dirname "$0")/../lib.sh"
+need_root "the floor loader builds" "floor.bpf.o loads and attaches" "floor_sqlite.bpf.o loads and attaches" \
+	"floor_apps.bpf.o loads and attaches" "sqlite_run prints its table" "switches prints its table"
+cd "$ROOT" || exit 1
+tmp=$(mktemp -d /tmp/iogap-test.XXXXXX)
+on_exit rm -rf "$tmp"
+floor_pid=
+on_exit 'exec 9>&-; [[ -z $floor_pid ]] || end_pid "$floor_pid"'
+
+lib=$(readlink -f "$(ldconfig -p | awk '$1 ~ /^libsqlite3\.so/ { print $NF; exit }')")
+# names of the programs an object has (its SEC("...") functions)
+progs_of() { readelf -sW "$1" | awk '$4 == "FUNC" { print $8 }' | sort -u; }
+# names of the loaded programs whose name starts with floor_ (bpftool truncates to 15)
+loaded_floor() { bpftool prog show 2>/dev/null | awk '{ for (i = 1; i < NF; i++) if ($i == "name" && $(i + 1) ~ /^floor_/) print $(i + 1) }' | sort -u; }
+
+cc -O2 -o "$tmp/floor" tools/bench/overhead/floor.c -lbpf 2>"$tmp/cc.err"
+check "the floor loader builds" test -x "$tmp/floor"
+before=$(loaded_floor | wc -l)
+for obj in floor floor_sqlite floor_apps; do
+	if ! clang -g -O2 -target bpf -D__TARGET_ARCH_x86 -DSQLITE_LIB="\"$lib\"" -I. \
+		-c "tools/bench/overhead/$obj.bpf.c" -o "$tmp/$obj.bpf.o" 2>"$tmp/$obj.err"; then
+		not_ok "$obj.bpf.c builds"
+		sed 's/^/# /' "$tmp/$obj.err"
+		continue
+	fi
+	want=$(progs_of "$tmp/$obj.bpf.o")
+	rm -f "$tmp/fifo"
+	mkfifo "$tmp/fifo"
+	"$tmp/floor" "$tmp/$obj.bpf.o" <"$tmp/fifo" >"$tmp/floor.out" 2>&1 &
+	floor_pid=$!
+	exec 9>"$tmp/fifo"
+	for _ in $(seq 200); do grep -q attached "$tmp/floor.out" && break; kill -0 "$floor_pid" 2>/dev/null || break; sleep 0.05; done
+	got=$(loaded_floor)
+	check "$obj.bpf.o loads and attaches its $(echo "$want" | wc -w) programs ($(echo "$want" | tr '\n' ' '))" \
+		bash -c '[[ -n $1 && $(grep -c attached "$3") -eq 1 ]] && for p in $1; do grep -qx "$p" <<<"$2" || exit 1; done' _ "$want" "$got" "$tmp/floor.out"
+	exec 9>&-
+	wait "$floor_pid"
+	floor_pid=
+	# the kernel frees a released program after a grace period: give it up to 5 s
+	for _ in $(seq 50); do [[ $(loaded_floor | wc -l) -eq $before ]] && break; sleep 0.1; done
+	check "$obj.bpf.o: no floor program left once its loader ended" test "$(loaded_floor | wc -l)" -eq "$before"
+done
+
+# sqlite_run: 1 round of 20000 steps; a row per database with its 8 figures, no warning
+tools/bench/overhead/sqlite_run 1 20000 >"$tmp/sq.out" 2>&1
+rc=$?
+check "sqlite_run prints its table: a row per database with 8 figures, iogap saw the steps (exit $rc)" \
+	bash -c '[[ $1 -eq 0 ]] && ! grep -q WARNING "$2" &&
+		[[ $(grep -cE "^\| (:memory:|\S+sqlite_step\.db) (\| -?[0-9]+\.[0-9]+ ){8}\|$" "$2") -eq 2 ]]' _ $rc "$tmp/sq.out"
+[[ $rc -eq 0 ]] || sed 's/^/# /' "$tmp/sq.out" | tail -20
+
+# switches: 1 round of 2000 round trips; a row per side
+tools/bench/overhead/switches 1 2000 >"$tmp/sw.out" 2>&1
+rc=$?
+check "switches prints its table: none, floor, iogap-file, iogap-budget, iogap rows with figures (exit $rc)" \
+	bash -c '[[ $1 -eq 0 ]] && for m in none floor iogap-file iogap-budget iogap; do grep -qE "^\| $m \| [0-9]+ \|" "$2" || exit 1; done' _ $rc "$tmp/sw.out"
+[[ $rc -eq 0 ]] || sed 's/^/# /' "$tmp/sw.out" | tail -20
+finish
