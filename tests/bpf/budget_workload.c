@@ -76,6 +76,7 @@ struct thr {
 	long long rsleep_ns;      /* http: the requests' sleeps as blocked time */
 	long long other_cpu_ns;   /* http: the requests' CPU clock outside their spins (syscalls) */
 	long long poll_ns;        /* loop: epoll_wait's blocked time x requests open meanwhile */
+	long long poll_delay_ns;  /* loop: the run-queue delay inside those waits, weighted the same */
 	long long cpu_ns;         /* CLOCK_THREAD_CPUTIME_ID at the end */
 	long long sched_run_ns, sched_delay_ns;   /* /proc/thread-self/schedstat at the end */
 };
@@ -438,6 +439,7 @@ static void *loop(void *arg)
 		n = epoll_wait(ep, evs, 2, timeout < 0 ? -1 : timeout);
 		d = span_end(sfd, &sp);
 		t->poll_ns += blocked_ns(&d) * open_now;
+		t->poll_delay_ns += d.delay * open_now;
 		for (int k = 0; k < n; k++) {
 			int i = evs[k].data.u32;
 
@@ -579,10 +581,10 @@ int main(int argc, char **argv)
 		struct thr *t = &thr[i];
 
 		fprintf(f, "%s\n  {\"name\": \"%s\", \"tid\": %d, \"start_ns\": %lld, \"life_ns\": %lld,"
-			" \"wait_ns\": %lld, \"waits\": %d, \"late_ns\": %lld, \"read_delay_ns\": %lld, \"spin_ns\": %lld, \"rsleep_ns\": %lld, \"other_cpu_ns\": %lld, \"poll_ns\": %lld, \"cpu_ns\": %lld,"
+			" \"wait_ns\": %lld, \"waits\": %d, \"late_ns\": %lld, \"read_delay_ns\": %lld, \"spin_ns\": %lld, \"rsleep_ns\": %lld, \"other_cpu_ns\": %lld, \"poll_ns\": %lld, \"poll_delay_ns\": %lld, \"cpu_ns\": %lld,"
 			" \"sched_run_ns\": %lld, \"sched_delay_ns\": %lld}",
 			i ? "," : "", t->name, t->tid, t->start, t->end - t->start, t->wait_ns, t->waits,
-			t->late_ns, t->read_delay_ns, t->spin_ns, t->rsleep_ns, t->other_cpu_ns, t->poll_ns, t->cpu_ns, t->sched_run_ns, t->sched_delay_ns);
+			t->late_ns, t->read_delay_ns, t->spin_ns, t->rsleep_ns, t->other_cpu_ns, t->poll_ns, t->poll_delay_ns, t->cpu_ns, t->sched_run_ns, t->sched_delay_ns);
 	}
 	fprintf(f, "]}\n");
 	if (fclose(f))

@@ -158,9 +158,17 @@ elif what in ("http", "loop"):
             (info if 1.05 <= conc <= 2.0 else bad).append(
                 f"requests open at once on the loop, on average: {conc:.2f} (two connections)")
             # its poll wait: the loop's own blocked time in epoll_wait (wall less its CPU clock
-            # and run-queue delay), once for each request open meanwhile, per request
-            within("a request's poll wait vs the loop's epoll waits", rl["blocked"]["poll_idle"],
-                   srv["poll_ns"] / srv["waits"], 0.03)
+            # and run-queue delay), once for each request open meanwhile, per request. Where a
+            # sleep ends and the wait for a CPU begins is the one thing iogap and schedstat may
+            # place apart (the classes' sum is checked exactly, below): on a host busy enough to
+            # keep the woken loop waiting, up to the run-queue delay inside those epoll waits
+            # moves between the two, so that delay (a few us when idle) is allowed on top of 3%
+            truth, delay = srv["poll_ns"] / srv["waits"], srv["poll_delay_ns"] / srv["waits"]
+            d = rl["blocked"]["poll_idle"] - truth
+            (info if abs(d) <= 0.03 * truth + delay else bad).append(
+                f"a request's poll wait vs the loop's epoll waits: iogap {rl['blocked']['poll_idle'] / MS:.3f} ms, "
+                f"workload {truth / MS:.3f} ms ({d / truth:+.2%}; tolerance 3% + the run-queue delay inside "
+                f"the waits, {delay / MS:.3f} ms = {delay / truth:.2%})")
 elif what == "sums":
     # truth: each thread's lifetime by its own clock (first instruction to just before it
     # returns); the main thread's from main's first instruction to just before it writes the
