@@ -162,7 +162,7 @@ elif what in ("http", "loop"):
             # sleep ends and the wait for a CPU begins is the one thing iogap and schedstat may
             # place apart (the classes' sum is checked exactly, below): on a host busy enough to
             # keep the woken loop waiting, up to the run-queue delay inside those epoll waits
-            # moves between the two, so that delay (a few us when idle) is allowed on top of 3%
+            # moves between the two, so that delay (printed with the result) is allowed on top of 3%
             truth, delay = srv["poll_ns"] / srv["waits"], srv["poll_delay_ns"] / srv["waits"]
             d = rl["blocked"]["poll_idle"] - truth
             (info if abs(d) <= 0.03 * truth + delay else bad).append(
