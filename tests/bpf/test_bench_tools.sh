@@ -10,7 +10,9 @@ need_root "the floor loader builds" "floor.bpf.o loads and attaches" "floor_sqli
 cd "$ROOT" || exit 1
 tmp=$(mktemp -d /tmp/iogap-test.XXXXXX)
 on_exit rm -rf "$tmp"
-floor_pid=
+# floor_start and floor_stop of the benchmarks (they use $out, where the loader is, and pids)
+out=$tmp pids=() floor_pid=
+source tools/bench/overhead/lib.sh
 on_exit 'exec 9>&-; [[ -z $floor_pid ]] || end_pid "$floor_pid"'
 
 lib=$(readlink -f "$(ldconfig -p | awk '$1 ~ /^libsqlite3\.so/ { print $NF; exit }')")
@@ -30,18 +32,12 @@ for obj in floor floor_sqlite floor_apps; do
 		continue
 	fi
 	want=$(progs_of "$tmp/$obj.bpf.o")
-	rm -f "$tmp/fifo"
-	mkfifo "$tmp/fifo"
-	"$tmp/floor" "$tmp/$obj.bpf.o" <"$tmp/fifo" >"$tmp/floor.out" 2>&1 &
-	floor_pid=$!
-	exec 9>"$tmp/fifo"
-	for _ in $(seq 200); do grep -q attached "$tmp/floor.out" && break; kill -0 "$floor_pid" 2>/dev/null || break; sleep 0.05; done
+	# the benchmarks' own way (lib.sh): the loader in $out holds the programs while fd 9 is open
+	floor_start "$tmp/$obj.bpf.o" 2>"$tmp/floor.err"
 	got=$(loaded_floor)
 	check "$obj.bpf.o loads and attaches its $(echo "$want" | wc -w) programs ($(echo "$want" | tr '\n' ' '))" \
-		bash -c '[[ -n $1 && $(grep -c attached "$3") -eq 1 ]] && for p in $1; do grep -qx "$p" <<<"$2" || exit 1; done' _ "$want" "$got" "$tmp/floor.out"
-	exec 9>&-
-	wait "$floor_pid"
-	floor_pid=
+		bash -c '[[ -n $1 && $(grep -c attached "$3") -eq 1 ]] && for p in $1; do grep -qx "$p" <<<"$2" || exit 1; done' _ "$want" "$got" "$out/floor.out"
+	floor_stop
 	# the kernel frees a released program after a grace period: give it up to 5 s
 	for _ in $(seq 50); do [[ $(loaded_floor | wc -l) -eq $before ]] && break; sleep 0.1; done
 	check "$obj.bpf.o: no floor program left once its loader ended" test "$(loaded_floor | wc -l)" -eq "$before"
