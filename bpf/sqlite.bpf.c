@@ -521,12 +521,13 @@ SEC("uprobe")
 int BPF_KPROBE(iogap_sq_open)
 {
 	struct thread_state *ts;
-	int slot = target_slot();
-	__u32 k = slot;
 	struct sq_slot_stats *s;
+	int slot;
+	__u32 k;
 
-	if (slot < 0 || !(ts = thread(true)))
+	if (!(ts = target_thread(&slot)))
 		return 0;
+	k = slot;
 	ts->sq_open_ts = bpf_ktime_get_ns();
 	s = bpf_map_lookup_elem(&sq_slots, &k);
 	if (s)
