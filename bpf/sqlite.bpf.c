@@ -33,9 +33,12 @@ struct stmt_key {
 
 struct stmt_state {
 	__u64 hash;
-	__u64 first_ts;           /* first step of the current execution; 0 when not started */
+	__u64 first_ts;           /* first step's entry of the open execution; 0: none open */
+	__u64 last_ts;            /* the return of its last step */
 	__u32 slot;               /* the target it last ran in */
 	__u32 idx;                /* the entry of (slot, hash) in sq_stats, + 1; 0: not found yet */
+	__u32 run_off;            /* where SQLite counts the statement's executions, 0: unknown */
+	__u32 run;                /* that count at its last step */
 };
 
 struct {
@@ -109,15 +112,17 @@ struct {
 	__type(value, struct sql_text_event);
 } sql_scratch SEC(".maps");
 
-/* Per process: the offset of zSql (the statement's SQL) in SQLite's Vdbe, when user space
- * could measure it for the library this process uses; lets a statement prepared before
- * tracing began be named at its first step. */
+/* Per process: where SQLite's statement (its Vdbe) keeps its SQL and its count of executions,
+ * when user space could measure them for the library this process uses (struct sq_offs). The
+ * SQL names a statement prepared before tracing began at its first step; the count tells a
+ * step that begins an execution from one that goes on with it, so that sqlite3_reset needs no
+ * probe (user space attaches none then). */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, IOGAP_MAX_TGIDS);
 	__type(key, __u32);
-	__type(value, __u32);
-} sq_zsql SEC(".maps");
+	__type(value, struct sq_offs);
+} sq_offs SEC(".maps");
 
 static __always_inline struct thread_state *thread(bool create)
 {
@@ -339,6 +344,7 @@ int BPF_KRETPROBE(iogap_sq_prep_r, int rc)
 	struct thread_state *ts;
 	struct stmt_state st = {};
 	struct stmt_key k = {};
+	struct sq_offs *off;
 	__u64 stmt = 0, tail = 0, sql, *a;
 	long len;
 	__u32 d, slot;
@@ -361,6 +367,8 @@ int BPF_KRETPROBE(iogap_sq_prep_r, int rc)
 	st.slot = slot;
 	k.stmt = stmt;
 	k.tgid = bpf_get_current_pid_tgid() >> 32;
+	if ((off = bpf_map_lookup_elem(&sq_offs, &k.tgid)))
+		st.run_off = off->run;
 	bpf_map_update_elem(&stmts, &k, &st, BPF_ANY);
 	return 0;
 }
@@ -378,6 +386,20 @@ int BPF_KPROBE(iogap_sq_step, void *stmt)
 	return 0;
 }
 
+/* The end of ss's open execution, at end. */
+static __always_inline void exec_end(struct stmt_state *ss, __u64 end)
+{
+	struct stmt_stats *st = stats_at(ss->idx);
+	__u64 whole = end - ss->first_ts;
+
+	ss->first_ts = 0;
+	if (st) {
+		st->stmt_ns += whole;
+		st->stmt_ended += 1;
+	}
+	hist_add(ss->idx, ss->slot, ss->hash, SQ_HIST_STMT, whole);
+}
+
 SEC("uretprobe")
 int BPF_KRETPROBE(iogap_sq_step_r, int rc)
 {
@@ -386,7 +408,8 @@ int BPF_KRETPROBE(iogap_sq_step_r, int rc)
 	struct thread_state *ts;
 	struct stmt_stats *st;
 	__u64 now = bpf_ktime_get_ns(), dur;
-	__u32 r, slot;
+	__u32 r, slot, run = 0;
+	bool begins;
 
 	if (!(ts = current_state()) || !ts->sq_depth)
 		return 0;
@@ -398,24 +421,43 @@ int BPF_KRETPROBE(iogap_sq_step_r, int rc)
 	k.tgid = bpf_get_current_pid_tgid() >> 32;
 	ss = bpf_map_lookup_elem(&stmts, &k);
 	if (!ss) {
-		/* prepared before tracing began: named from the statement itself if we know where
-		 * its SQL is, else counted under hash 0 */
-		__u32 *off = bpf_map_lookup_elem(&sq_zsql, &k.tgid);
+		/* prepared before tracing began (or its entry was evicted): named from the statement
+		 * itself if we know where its SQL is, else counted under hash 0 */
+		struct sq_offs *off = bpf_map_lookup_elem(&sq_offs, &k.tgid);
 		__u64 sqlp = 0;
 
-		if (off && *off < 4096 && !bpf_probe_read_user(&sqlp, sizeof(sqlp), (void *)(k.stmt + *off)) && sqlp)
-			fresh.hash = sql_capture(slot, (const char *)sqlp, 0);
+		if (off) {
+			fresh.run_off = off->run;
+			if (off->zsql && off->zsql < 4096 &&
+			    !bpf_probe_read_user(&sqlp, sizeof(sqlp), (void *)(k.stmt + off->zsql)) && sqlp)
+				fresh.hash = sql_capture(slot, (const char *)sqlp, 0);
+		}
 		bpf_map_update_elem(&stmts, &k, &fresh, BPF_NOEXIST);
 		ss = bpf_map_lookup_elem(&stmts, &k);
 		if (!ss)
 			return 0;
+	}
+	/*
+	 * Does this step begin an execution? Where SQLite's own count of them is known, it does if
+	 * the count moved (SQLite counts at an execution's first instruction, inside its first
+	 * step); an execution still open then was reset unseen, after a row, and ended at its last
+	 * step. Elsewhere sqlite3_reset's probe closes an open execution, and a step begins one
+	 * when none is open.
+	 */
+	begins = !ss->first_ts;
+	if (ss->run_off && ss->run_off < 4096 &&
+	    !bpf_probe_read_user(&run, sizeof(run), (void *)(k.stmt + ss->run_off))) {
+		begins = run != ss->run;
+		ss->run = run;
+		if (begins && ss->first_ts)
+			exec_end(ss, ss->last_ts);
 	}
 	st = stmt_stats_of(ss, slot);
 	if (!st) {
 		counter_inc(CNT_SQ_MAP_FULL);
 		return 0;
 	}
-	if (!ss->first_ts) {
+	if (begins) {
 		ss->first_ts = ts->sq_start;
 		st->count += 1;
 	}
@@ -428,30 +470,25 @@ int BPF_KRETPROBE(iogap_sq_step_r, int rc)
 	st->step_ns += dur;
 	split_add(st, ts);
 	hist_add(ss->idx, slot, ss->hash, SQ_HIST_STEP, dur);
+	ss->last_ts = now;
+	/* DONE or an error ends the execution (the next step begins another), as SQLite's own
+	 * profile has it; BUSY and LOCKED may be retried by stepping again */
+	if (ss->first_ts && r != RC_ROW && r != RC_BUSY && r != RC_LOCKED)
+		exec_end(ss, now);
 	return 0;
 }
 
-/* The end of an execution: reset or finalize. */
+/* sqlite3_reset or finalize: an execution still open ended at its last step. */
 static __always_inline void stmt_end(void *stmt, bool finalize)
 {
 	struct stmt_key k = { .stmt = (__u64)stmt, .tgid = bpf_get_current_pid_tgid() >> 32 };
 	struct stmt_state *ss;
-	struct stmt_stats *st;
-	__u64 whole;
 
 	/* a statement of this process that has run: its target is the one its steps ran in */
 	if (!(ss = bpf_map_lookup_elem(&stmts, &k)))
 		return;
-	if (ss->first_ts) {
-		whole = bpf_ktime_get_ns() - ss->first_ts;
-		ss->first_ts = 0;
-		st = stats_at(ss->idx);
-		if (st) {
-			st->stmt_ns += whole;
-			st->stmt_ended += 1;
-		}
-		hist_add(ss->idx, ss->slot, ss->hash, SQ_HIST_STMT, whole);
-	}
+	if (ss->first_ts)
+		exec_end(ss, ss->last_ts);
 	if (finalize)
 		bpf_map_delete_elem(&stmts, &k);
 }

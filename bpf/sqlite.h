@@ -30,7 +30,7 @@ enum sq_rc {
 #define SQ_STATS_MAX 8192          /* {target, statement text} pairs with figures */
 #define SQ_HIST_ARRAY 256          /* the first pairs' histograms are in an array (sq_hist_rows) */
 #define SQ_HIST_STEP 0            /* sq_hist.which: sqlite3_step latency */
-#define SQ_HIST_STMT 1            /* sq_hist.which: whole statement, first step to reset/finalize */
+#define SQ_HIST_STMT 1            /* sq_hist.which: an execution, its first step's entry to its last's return */
 
 struct sq_key {
 	__u64 hash;               /* of the statement's SQL text as prepared; 0: prepared before tracing */
@@ -40,12 +40,13 @@ struct sq_key {
 _Static_assert(sizeof(struct sq_key) == 16, "sq_key layout");
 
 struct stmt_stats {
-	__u64 count;              /* executions: first step after prepare or reset */
+	__u64 count;              /* executions (SQLite's own count where known: struct sq_offs) */
 	__u64 steps;
 	__u64 rows;
 	__u64 rc[RC_MAX];
 	__u64 step_ns;
-	__u64 stmt_ns;            /* whole statements that ended (reset/finalize) */
+	__u64 stmt_ns;            /* executions that ended (DONE, an error, a new execution, reset or
+				   * finalize): their first step's entry to their last step's return */
 	__u64 stmt_ended;
 	__u64 split_ns[SPLIT_MAX];
 };
@@ -54,6 +55,18 @@ struct stmt_stats {
  * sq_hist_rows[(entry) * 2 + which]. */
 struct sq_hist_row {
 	__u64 b[HIST_BUCKETS];
+};
+
+/*
+ * Where SQLite's statement object (its Vdbe) keeps, in the library a process uses: its SQL text
+ * (a pointer: what sqlite3_sql() returns) and its count of executions (a u32: what
+ * sqlite3_stmt_status(SQLITE_STMTSTATUS_RUN) returns, counted at each execution's first VM
+ * instruction). 0: not measured for that library. User space measures them on the host's
+ * library (sqlite_probes.c).
+ */
+struct sq_offs {
+	__u32 zsql;
+	__u32 run;
 };
 
 struct sq_hist_key {

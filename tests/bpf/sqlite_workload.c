@@ -12,6 +12,8 @@
  *                  also counts executions and rows itself and exits 1 if the two disagree
  *   steps, rc      sqlite3_step calls and what they returned
  *   step_ns        clock_gettime(CLOCK_MONOTONIC) around each sqlite3_step, summed
+ *   exec_ns        the same clock from each execution's first sqlite3_step call to the return
+ *                  of its last, summed
  *   busy_sleep_ns  time SQLite's busy handler slept inside sqlite3_step (see usleep below)
  * and opens/closes (its sqlite3_open_v2/sqlite3_close calls), the processes that used SQLite,
  * and the library as this process sees it: the /proc/self/maps file holding sqlite3_step.
@@ -19,7 +21,10 @@
  *
  * script: 2 CREATE TABLEs, a 50000-row INSERT ... SELECT, BEGIN + 100 INSERTs + COMMIT,
  *         50 SELECTs of exactly 10 rows (full scans, ~100+ us per step), 20 UPDATEs (full
- *         scans, each its own transaction), one SELECT count(*).
+ *         scans, each its own transaction), one SELECT count(*), and 30 executions of one
+ *         statement prepared once that each fetch 1, 2 or 3 rows (full-scan steps) and are
+ *         reset before the last row (abandoned executions: only SQLite's own count of
+ *         executions, or a probe on sqlite3_reset, tells them apart from one long one).
  * busy:   a forked child holds a write transaction (BEGIN IMMEDIATE; INSERT; 300 ms; COMMIT)
  *         while the parent, with sqlite3_busy_timeout 100 ms, inserts 5 rows: its steps
  *         return SQLITE_BUSY after the busy handler's sleeps; it resets and retries.
@@ -46,7 +51,7 @@
 
 enum {
 	T_CREATE_T, T_CREATE_BIG, T_FILL_BIG, T_JOURNAL, T_BEGIN, T_BEGIN_IMMEDIATE, T_INSERT,
-	T_COMMIT, T_SELECT, T_UPDATE, T_COUNT, N_TMPL
+	T_COMMIT, T_SELECT, T_UPDATE, T_COUNT, T_SOME, N_TMPL
 };
 /* single spaces, no digits in names: the template is what a normalizer should make of the text */
 static const char *const tmpl_sql[N_TMPL] = {
@@ -62,11 +67,12 @@ static const char *const tmpl_sql[N_TMPL] = {
 	[T_SELECT] = "SELECT a, b FROM big WHERE a % ? = ?",
 	[T_UPDATE] = "UPDATE big SET b = ? WHERE a = ?",
 	[T_COUNT] = "SELECT count(*) FROM t",
+	[T_SOME] = "SELECT a FROM big WHERE a % ? = ?",
 };
 
 struct tmpl_truth {
 	long long count, steps, rows, rc_row, rc_done, rc_busy;
-	long long trace_stmt, trace_row, step_ns, sleep_ns;
+	long long trace_stmt, trace_row, step_ns, exec_ns, sleep_ns;
 };
 struct truth {
 	struct tmpl_truth t[N_TMPL];
@@ -166,7 +172,7 @@ static long long run(sqlite3 *db, int tmpl, int retry_busy, const char *const *l
 	size_t n = 0, len;
 	const char *p;
 	sqlite3_stmt *s;
-	long long rows = 0, t0;
+	long long rows = 0, t0, t1 = 0, start = 0;
 	int rc, first = 1, tries = 0;
 
 	for (p = tmpl_sql[tmpl]; *p; p++) {
@@ -192,9 +198,12 @@ static long long run(sqlite3 *db, int tmpl, int retry_busy, const char *const *l
 		in_step = 1;
 		rc = sqlite3_step(s);
 		in_step = 0;
-		tt->step_ns += now_ns() - t0;
+		t1 = now_ns();
+		tt->step_ns += t1 - t0;
 		tt->steps++;
 		tt->count += first;
+		if (first)
+			start = t0;
 		first = 0;
 		if (rc == SQLITE_ROW) {
 			tt->rc_row++;
@@ -203,9 +212,11 @@ static long long run(sqlite3 *db, int tmpl, int retry_busy, const char *const *l
 			snprintf(last_text, sizeof(last_text), "%s", (const char *)sqlite3_column_text(s, 0));
 		} else if (rc == SQLITE_DONE) {
 			tt->rc_done++;
+			tt->exec_ns += t1 - start;
 			break;
 		} else if (rc == SQLITE_BUSY && retry_busy && ++tries < 100) {
 			tt->rc_busy++;
+			tt->exec_ns += t1 - start;
 			sqlite3_reset(s);
 			first = 1;
 		} else {
@@ -218,6 +229,43 @@ static long long run(sqlite3 *db, int tmpl, int retry_busy, const char *const *l
 }
 #define STMT(db, tmpl, ...) run(db, tmpl, 0, (const char *const[]){ __VA_ARGS__ __VA_OPT__(,) NULL })
 #define STMT_RETRY(db, tmpl, ...) run(db, tmpl, 1, (const char *const[]){ __VA_ARGS__ __VA_OPT__(,) NULL })
+
+/*
+ * T_SOME, prepared once ("... a % 5000 = 17"): 30 executions that step 1, 2, then 3 rows
+ * (rows 5000 apart in big: each step scans 5000 rows) and sqlite3_reset before the last row,
+ * as a statement cache does with a cursor left unfinished; finalized after the last.
+ */
+static void run_some(sqlite3 *db)
+{
+	struct tmpl_truth *tt = &me->t[T_SOME];
+	sqlite3_stmt *s;
+	long long t0, t1 = 0, start;
+
+	if (sqlite3_prepare_v2(db, "SELECT a FROM big WHERE a % 5000 = 17", -1, &s, NULL) != SQLITE_OK)
+		die_db(db, "T_SOME");
+	cur_stmt = s;
+	cur_tmpl = T_SOME;
+	for (int i = 0; i < 30; i++) {
+		start = 0;
+		for (int k = 0; k < 1 + i % 3; k++) {
+			t0 = now_ns();
+			if (sqlite3_step(s) != SQLITE_ROW)
+				die_db(db, "T_SOME: not a row");
+			t1 = now_ns();
+			if (!k)
+				start = t0;
+			tt->step_ns += t1 - t0;
+			tt->steps++;
+			tt->rc_row++;
+			tt->rows++;
+		}
+		tt->exec_ns += t1 - start;
+		tt->count++;
+		sqlite3_reset(s);
+	}
+	sqlite3_finalize(s);
+	cur_stmt = NULL;
+}
 
 static void mode_script(const char *path)
 {
@@ -250,6 +298,7 @@ static void mode_script(const char *path)
 	}
 	if (STMT(db, T_COUNT) != 1 || strcmp(last_text, "100"))
 		die("count(*) is not 100");
+	run_some(db);
 	db_close(db);
 }
 
@@ -381,7 +430,7 @@ static void report(const char *path, const char *mode, const char *db)
 			}
 			s->count += t->count, s->steps += t->steps, s->rows += t->rows;
 			s->rc_row += t->rc_row, s->rc_done += t->rc_done, s->rc_busy += t->rc_busy;
-			s->step_ns += t->step_ns, s->sleep_ns += t->sleep_ns;
+			s->step_ns += t->step_ns, s->exec_ns += t->exec_ns, s->sleep_ns += t->sleep_ns;
 			sleep_in += t->sleep_ns;
 		}
 	}
@@ -401,9 +450,10 @@ static void report(const char *path, const char *mode, const char *db)
 		if (!s->steps)
 			continue;
 		fprintf(f, "%s\n  \"%s\": {\"count\": %lld, \"steps\": %lld, \"rows\": %lld, "
-			"\"rc\": {\"ROW\": %lld, \"DONE\": %lld, \"BUSY\": %lld}, \"step_ns\": %lld, \"busy_sleep_ns\": %lld}",
+			"\"rc\": {\"ROW\": %lld, \"DONE\": %lld, \"BUSY\": %lld}, \"step_ns\": %lld, \"exec_ns\": %lld, "
+			"\"busy_sleep_ns\": %lld}",
 			first ? "" : ",", tmpl_sql[i], s->count, s->steps, s->rows, s->rc_row, s->rc_done,
-			s->rc_busy, s->step_ns, s->sleep_ns);
+			s->rc_busy, s->step_ns, s->exec_ns, s->sleep_ns);
 		first = 0;
 	}
 	fprintf(f, "}}\n");

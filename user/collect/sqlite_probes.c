@@ -134,19 +134,51 @@ static const char *const host_libs[] = {
 	"/usr/lib64/libsqlite3.so.0", "/usr/lib/libsqlite3.so.0", "/usr/local/lib/libsqlite3.so.0",
 };
 
+/* Keeps of the n offsets in cand (all 4-byte-aligned ones below 1024 if n < 0, at most 8) those
+ * where stmt holds want. Returns how many are left. */
+static int u32_places(const void *stmt, uint32_t want, uint32_t *cand, int n)
+{
+	int k = 0;
+
+	for (uint32_t off = 0, i = 0; off < 1024 && k < 8; off += 4) {
+		uint32_t v;
+
+		if (n >= 0) {      /* only the candidates (ascending) */
+			if ((int)i >= n)
+				break;
+			if (cand[i] != off)
+				continue;
+			i++;
+		}
+		memcpy(&v, (const char *)stmt + off, sizeof(v));
+		if (v == want)
+			cand[k++] = off;   /* k <= i: overwrites only candidates already looked at */
+	}
+	return k;
+}
+
 /*
- * Statements prepared before iogap attached have no prepare to read their SQL from. SQLite
- * keeps it in the statement (what sqlite3_sql() returns); where, depends on the build. Learn it
- * from the host's own library, loaded here: prepare a statement, find the word that points to
- * its SQL. Only the host's library file is ever loaded into iogap (never a container's: that
- * would run its code as root); processes using that same file get the offset.
+ * Where a statement of the host's libsqlite3 keeps two things, which depends on the build:
+ * - its SQL (what sqlite3_sql() returns): statements prepared before iogap attached have no
+ *   prepare to read it from;
+ * - its count of executions (what sqlite3_stmt_status(SQLITE_STMTSTATUS_RUN) returns, which
+ *   SQLite counts at each execution's first instruction): a step that moves it begins an
+ *   execution, so no probe on sqlite3_reset is needed to tell when one was abandoned after a
+ *   row, a trap saved per reset.
+ * Learnt from the host's own library, loaded here: prepare a statement, find the word that
+ * points to its SQL; run it 3 and then 7 times, find the one u32 that reads 3 and then 7, as
+ * sqlite3_stmt_status does. Only the host's library file is ever loaded into iogap (never a
+ * container's: that would run its code as root); processes using that same file get the
+ * offsets (sqlite_probes_attach), the others are probed on sqlite3_reset instead.
  */
-static void learn_zsql_offset(struct sqlite_probes *p)
+static void learn_offsets(struct sqlite_probes *p)
 {
 	typedef int (*open_fn)(const char *, void **, int, const char *);
 	typedef int (*prepare_fn)(void *, const char *, int, void **, const char **);
 	typedef const char *(*sql_fn)(void *);
-	typedef int (*free_fn)(void *);
+	typedef int (*stmt_fn)(void *);
+	typedef int (*status_fn)(void *, int, int);
+	enum { RUN = 6 /* SQLITE_STMTSTATUS_RUN */, ROW = 100, DONE = 101 };
 	char real[PATH_MAX];
 	struct stat st;
 	void *h = NULL, *db = NULL, *stmt = NULL;
@@ -159,22 +191,37 @@ static void learn_zsql_offset(struct sqlite_probes *p)
 	open_fn op = (open_fn)dlsym(h, "sqlite3_open_v2");
 	prepare_fn pr = (prepare_fn)dlsym(h, "sqlite3_prepare_v2");
 	sql_fn sq = (sql_fn)dlsym(h, "sqlite3_sql");
-	free_fn fin = (free_fn)dlsym(h, "sqlite3_finalize"), cl = (free_fn)dlsym(h, "sqlite3_close");
+	stmt_fn fin = (stmt_fn)dlsym(h, "sqlite3_finalize"), cl = (stmt_fn)dlsym(h, "sqlite3_close");
+	stmt_fn step = (stmt_fn)dlsym(h, "sqlite3_step"), reset = (stmt_fn)dlsym(h, "sqlite3_reset");
+	status_fn status = (status_fn)dlsym(h, "sqlite3_stmt_status");
 
 	if (op && pr && sq && fin && cl && !op(":memory:", &db, 0x2 /* READWRITE */, NULL) &&
 	    !pr(db, "SELECT 1 /* iogap */", -1, &stmt, NULL) && stmt) {
 		const char *text = sq(stmt);
+		uint32_t cand[8];
+		int n = -1, runs = 0;
 
 		for (uint32_t off = 0; text && off < 1024; off += sizeof(void *)) {
 			const char *w;
 
 			memcpy(&w, (char *)stmt + off, sizeof(w));
 			if (w == text) {
-				p->zsql_off = off;
-				p->host_dev = st.st_dev;
-				p->host_ino = st.st_ino;
+				p->offs.zsql = off;
 				break;
 			}
+		}
+		for (int want = 3; step && reset && status && want <= 7; want += 4) {
+			while (runs < want && step(stmt) == ROW && step(stmt) == DONE && !reset(stmt))
+				runs++;
+			if (runs != want || status(stmt, RUN, 0) != want ||
+			    (n = u32_places(stmt, want, cand, n)) == 0)
+				break;
+		}
+		if (runs == 7 && n == 1)
+			p->offs.run = cand[0];
+		if (p->offs.zsql || p->offs.run) {
+			p->host_dev = st.st_dev;
+			p->host_ino = st.st_ino;
 		}
 	}
 	if (stmt)
@@ -219,7 +266,7 @@ int sqlite_probes_open(struct sqlite_probes *p, struct syscalls_bpf *sys, const 
 		return err;
 	}
 	p->skel = s;
-	learn_zsql_offset(p);
+	learn_offsets(p);
 	return 0;
 }
 
@@ -269,6 +316,8 @@ static int attach_lib(struct sqlite_probes *p, struct model *m, __u32 slot, pid_
 						   [SQW_CANDIDATE] = "candidate" };
 	struct target *t = slot < m->ntargets ? &m->targets[slot] : NULL;
 	struct sq_proc *pr;
+	__u32 tgid = pid;
+	bool host;
 	int err = 0;
 
 	if (!t)
@@ -292,10 +341,16 @@ static int attach_lib(struct sqlite_probes *p, struct model *m, __u32 slot, pid_
 	pr->slot = slot;
 	pr->dev = lib->dev;
 	pr->ino = lib->ino;
+	/* the host's library: where its statements keep their SQL and their count of executions,
+	 * in place before a probe can make a statement's state; with the count, sqlite3_reset
+	 * needs no probe (sqlite.bpf.c, iogap_sq_step_r) */
+	host = (p->offs.zsql || p->offs.run) && lib->dev == p->host_dev && lib->ino == p->host_ino;
+	if (host)
+		bpf_map_update_elem(bpf_map__fd(p->skel->maps.sq_offs), &tgid, &p->offs, BPF_ANY);
 	for (int f = 0; f < SQ_NFUNCS && !err; f++) {
 		struct bpf_program *progs[2];
 
-		if (!lib->offs[f])
+		if (!lib->offs[f] || (f == SQ_RESET && host && p->offs.run))
 			continue;
 		progs_of(p->skel, f, &progs[0], &progs[1]);
 		for (int r = 0; r < 2 && progs[r]; r++) {
@@ -321,24 +376,22 @@ static int attach_lib(struct sqlite_probes *p, struct model *m, __u32 slot, pid_
 	}
 	if (err) {
 		proc_detach(pr);
+		if (host)
+			bpf_map_delete_elem(bpf_map__fd(p->skel->maps.sq_offs), &tgid);
 		return err;
 	}
 	p->nprocs++;
 	t->sq.processes++;
-	if (p->zsql_off && lib->dev == p->host_dev && lib->ino == p->host_ino) {
-		__u32 tgid = pid, off = p->zsql_off;
-
-		bpf_map_update_elem(bpf_map__fd(p->skel->maps.sq_zsql), &tgid, &off, BPF_ANY);
-	}
 	if (!t->sq.library || lib->where != SQW_CANDIDATE) {
 		free(t->sq.library);
 		t->sq.library = strdup(lib->shown);
 		t->sq.where = where_names[lib->where];
 	}
 	if (lib->where != SQW_CANDIDATE)
-		fprintf(stderr, "iogap: +%.2fs SQLite in pid %d of %s: %s (%s, %d probes)\n",
+		fprintf(stderr, "iogap: +%.2fs SQLite in pid %d of %s: %s (%s, %d probes%s)\n",
 		(collector_now_ns() - m->start_ns) / 1e9 * (m->start_ns != 0), pid, t->name, lib->shown,
-		where_names[lib->where], pr->nlinks);
+		where_names[lib->where], pr->nlinks,
+		host && p->offs.run ? "; executions from SQLite's own count, sqlite3_reset unprobed" : "");
 	return 1;
 }
 
@@ -579,7 +632,7 @@ void sqlite_probes_reap(struct sqlite_probes *p)
 
 			bury_links(p, pr);
 			if (p->skel)
-				bpf_map_delete_elem(bpf_map__fd(p->skel->maps.sq_zsql), &tgid);
+				bpf_map_delete_elem(bpf_map__fd(p->skel->maps.sq_offs), &tgid);
 			continue;
 		}
 		p->procs[k++] = p->procs[i];

@@ -20,8 +20,10 @@ struct sqlite_probes {
 	size_t ntexts, cap_texts;
 	bool verbose;
 	bool multi;               /* probes attach as uprobe_multi links, not perf events */
-	/* where zSql is in a statement of the host's libsqlite3 (0: unknown), see sqlite_probes.c */
-	uint32_t zsql_off;
+	/* where a statement of the host's libsqlite3 keeps its SQL and its count of executions
+	 * (0: unknown), see sqlite_probes.c; processes using that file get them, and no probe on
+	 * sqlite3_reset when the count's place is known */
+	struct sq_offs offs;
 	uint64_t host_dev, host_ino;
 	/* links of processes gone: destroyed at close, all at once (each uprobe detach waits for
 	 * the kernel ~0.1 s; meanwhile a dead process's uprobes cost nobody anything) */

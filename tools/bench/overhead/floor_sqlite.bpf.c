@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* The floor of sqlite_run: empty programs on the hooks iogap hits in a step + reset of the
- * benchmark: the probes (sqlite3_step's entry and return, sqlite3_reset's entry) of the library
+ * benchmark: the probes (sqlite3_step's entry and return; not sqlite3_reset, which iogap leaves
+ * unprobed in a process using the host's library, see user/collect/sqlite_probes.c) of the library
  * SQLITE_LIB, and sys_enter/sys_exit, which the return passes through (the kernel returns from
  * a uretprobe with a syscall, Linux 6.11+), as every step's other syscalls do. */
 #include "vmlinux.h"
@@ -13,9 +14,6 @@ int floor_step(void *ctx) { return 0; }
 
 SEC("uretprobe/" SQLITE_LIB ":sqlite3_step")
 int floor_step_r(void *ctx) { return 0; }
-
-SEC("uprobe/" SQLITE_LIB ":sqlite3_reset")
-int floor_reset(void *ctx) { return 0; }
 
 SEC("tp_btf/sys_enter")
 int floor_enter(void *ctx) { return 0; }
