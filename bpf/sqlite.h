@@ -30,7 +30,7 @@ enum sq_rc {
 #define SQ_STATS_MAX 8192          /* {target, statement text} pairs with figures */
 #define SQ_HIST_ARRAY 256          /* the first pairs' histograms are in an array (sq_hist_rows) */
 #define SQ_HIST_STEP 0            /* sq_hist.which: sqlite3_step latency */
-#define SQ_HIST_STMT 1            /* sq_hist.which: an execution, its first step's entry to its last's return */
+#define SQ_HIST_STMT 1            /* sq_hist.which: an execution (first step entry, last return) */
 
 struct sq_key {
 	__u64 hash;               /* of the statement's SQL text as prepared; 0: prepared before tracing */

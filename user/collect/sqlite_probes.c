@@ -134,13 +134,13 @@ static const char *const host_libs[] = {
 	"/usr/lib64/libsqlite3.so.0", "/usr/lib/libsqlite3.so.0", "/usr/local/lib/libsqlite3.so.0",
 };
 
-/* Keeps of the n offsets in cand (all 4-byte-aligned ones below 1024 if n < 0, at most 8) those
+/* Keeps of the n offsets in cand (all 4-byte-aligned ones below end if n < 0, at most 8) those
  * where stmt holds want. Returns how many are left. */
-static int u32_places(const void *stmt, uint32_t want, uint32_t *cand, int n)
+static int u32_places(const void *stmt, uint32_t end, uint32_t want, uint32_t *cand, int n)
 {
 	int k = 0;
 
-	for (uint32_t off = 0, i = 0; off < 1024 && k < 8; off += 4) {
+	for (uint32_t off = 0, i = 0; off + 4 <= end && k < 8; off += 4) {
 		uint32_t v;
 
 		if (n >= 0) {      /* only the candidates (ascending) */
@@ -167,9 +167,11 @@ static int u32_places(const void *stmt, uint32_t want, uint32_t *cand, int n)
  *   row, a trap saved per reset.
  * Learnt from the host's own library, loaded here: prepare a statement, find the word that
  * points to its SQL; run it 3 and then 7 times, find the one u32 that reads 3 and then 7, as
- * sqlite3_stmt_status does. Only the host's library file is ever loaded into iogap (never a
- * container's: that would run its code as root); processes using that same file get the
- * offsets (sqlite_probes_attach), the others are probed on sqlite3_reset instead.
+ * sqlite3_stmt_status does, looking no further than the SQL's pointer (SQLite's Vdbe keeps
+ * its counters just before it, and the statement may be smaller than any fixed bound). Only
+ * the host's library file is ever loaded into iogap (never a container's: that would run its
+ * code as root); processes using that same file get the offsets (sqlite_probes_attach), the
+ * others are probed on sqlite3_reset instead.
  */
 static void learn_offsets(struct sqlite_probes *p)
 {
@@ -210,16 +212,16 @@ static void learn_offsets(struct sqlite_probes *p)
 				break;
 			}
 		}
-		for (int want = 3; step && reset && status && want <= 7; want += 4) {
+		for (int want = 3; p->offs.zsql && step && reset && status && want <= 7; want += 4) {
 			while (runs < want && step(stmt) == ROW && step(stmt) == DONE && !reset(stmt))
 				runs++;
 			if (runs != want || status(stmt, RUN, 0) != want ||
-			    (n = u32_places(stmt, want, cand, n)) == 0)
+			    (n = u32_places(stmt, p->offs.zsql, want, cand, n)) == 0)
 				break;
 		}
 		if (runs == 7 && n == 1)
 			p->offs.run = cand[0];
-		if (p->offs.zsql || p->offs.run) {
+		if (p->offs.zsql) {       /* and the count's, if found */
 			p->host_dev = st.st_dev;
 			p->host_ino = st.st_ino;
 		}
@@ -344,7 +346,7 @@ static int attach_lib(struct sqlite_probes *p, struct model *m, __u32 slot, pid_
 	/* the host's library: where its statements keep their SQL and their count of executions,
 	 * in place before a probe can make a statement's state; with the count, sqlite3_reset
 	 * needs no probe (sqlite.bpf.c, iogap_sq_step_r) */
-	host = (p->offs.zsql || p->offs.run) && lib->dev == p->host_dev && lib->ino == p->host_ino;
+	host = p->offs.zsql && lib->dev == p->host_dev && lib->ino == p->host_ino;
 	if (host)
 		bpf_map_update_elem(bpf_map__fd(p->skel->maps.sq_offs), &tgid, &p->offs, BPF_ANY);
 	for (int f = 0; f < SQ_NFUNCS && !err; f++) {
