@@ -338,6 +338,28 @@ int BPF_KPROBE(iogap_sq_prep3, void *db, const char *sql, int nbyte, unsigned in
 	return 0;
 }
 
+/*
+ * Does the statement stmt keep, at zsql, a copy of the text it was prepared from (sql, len
+ * bytes, or up to its NUL if len < 0), as the host's library does (its first 7 bytes compared)? Then it is that library's,
+ * laid out as user space measured; a statement of another SQLite in the same process is not
+ * (that one has its own sqlite3_reset probe).
+ */
+static __always_inline bool holds_sql(__u64 stmt, __u32 zsql, __u64 sql, long len)
+{
+	char a[8] = {}, b[8] = {};
+	__u64 copy = 0;
+
+	if (!zsql || zsql >= 4096 || bpf_probe_read_user(&copy, sizeof(copy), (void *)(stmt + zsql)) ||
+	    !copy || bpf_probe_read_user_str(a, sizeof(a), (void *)copy) <= 0 ||
+	    bpf_probe_read_user_str(b, sizeof(b), (void *)sql) <= 0)
+		return false;
+	/* len < 0: the text ends at its NUL, where both reads stopped (and zeroed the rest) */
+	for (int i = 0; i < 7 && (len < 0 || i < len); i++)
+		if (a[i] != b[i])
+			return false;
+	return true;
+}
+
 SEC("uretprobe")
 int BPF_KRETPROBE(iogap_sq_prep_r, int rc)
 {
@@ -367,7 +389,7 @@ int BPF_KRETPROBE(iogap_sq_prep_r, int rc)
 	st.slot = slot;
 	k.stmt = stmt;
 	k.tgid = bpf_get_current_pid_tgid() >> 32;
-	if ((off = bpf_map_lookup_elem(&sq_offs, &k.tgid)))
+	if ((off = bpf_map_lookup_elem(&sq_offs, &k.tgid)) && off->run && holds_sql(stmt, off->zsql, sql, len))
 		st.run_off = off->run;
 	bpf_map_update_elem(&stmts, &k, &st, BPF_ANY);
 	return 0;
