@@ -460,16 +460,17 @@ int BPF_KRETPROBE(iogap_sq_step_r, int rc)
 			return 0;
 	}
 	/*
-	 * Does this step begin an execution? Where SQLite's own count of them is known, it does if
-	 * the count moved (SQLite counts at an execution's first instruction, inside its first
-	 * step); an execution still open then was reset unseen, after a row, and ended at its last
-	 * step. Elsewhere sqlite3_reset's probe closes an open execution, and a step begins one
-	 * when none is open.
+	 * Does this step begin an execution? It does when none is open. Where SQLite's own count
+	 * of them is known, it also does if the count moved (SQLite counts at an execution's first
+	 * instruction, inside its first step): an execution still open then was reset unseen,
+	 * after a row, and ended at its last step. (An EXPLAIN runs no instruction, nor does a
+	 * step that fails at once: the count stays, and they begin as none is open.) Elsewhere
+	 * sqlite3_reset's probe closes an open execution.
 	 */
 	begins = !ss->first_ts;
 	if (ss->run_off && ss->run_off < 4096 &&
 	    !bpf_probe_read_user(&run, sizeof(run), (void *)(k.stmt + ss->run_off))) {
-		begins = run != ss->run;
+		begins = begins || run != ss->run;
 		ss->run = run;
 		if (begins && ss->first_ts)
 			exec_end(ss, ss->last_ts);

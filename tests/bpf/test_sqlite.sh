@@ -89,13 +89,17 @@ elif what in ("timing", "exec_timing"):
     # exec_timing: per execution. Truth: the same clock from each execution's first sqlite3_step
     # call to the return of its last; iogap's execution latency (lat.mean: its first step's
     # entry to its last step's return), on the same terms. Includes 'SELECT a FROM big WHERE
-    # a % ? = ?', whose executions are reset after 1-3 of their rows: one ended at the wrong step
-    # would take in its successor's time (or none) and move the mean by far more than 10%.
+    # a % ? = ?' (named in ARGS: it must be compared), whose executions are reset after 1-3 of
+    # their rows: one ended at the wrong step would take in its successor's time (or none) and
+    # move the mean by far more than 10%.
     total, per, least = ("step_ns", "steps", 3) if what == "timing" else ("exec_ns", "count", 4)
     timed = {sql: w for sql, w in rep["statements"].items()
              if w[total] >= 1000000 and w[total] >= 100000 * w[per]}
     if len(timed) < least:
         bad.append(f"workload too fast to compare: only {list(timed)} qualify")
+    for sql in args:    # templates that must be among those compared
+        if key(sql) not in {key(t) for t in timed}:
+            bad.append(f"{sql!r} is not compared: too fast or missing in the workload's report")
     for sql, w in timed.items():
         g = got.get(key(sql), {})
         mine = g.get("step_ns", 0) / max(g.get("steps") or 0, 1) if what == "timing" else g.get("lat", {}).get("mean", 0)
@@ -170,7 +174,7 @@ for kind in dynamic static; do
 		o=$tmp/$kind.json r=$tmp/$kind/rep.json
 		check "$kind: per-template counts, steps, rows, rc exact (vs the program's trace_v2 and step codes)" compare counts "$o" "$r"
 		check "$kind: step time within 10% of the program's clock_gettime (templates >= 1 ms, >= 100 us/step)" compare timing "$o" "$r"
-		check "$kind: execution time within 10% of the program's clock_gettime, executions reset after a row included" compare exec_timing "$o" "$r"
+		check "$kind: execution time within 10% of the program's clock_gettime, executions reset after a row included" compare exec_timing "$o" "$r" 'SELECT a FROM big WHERE a % ? = ?'
 		# the host's library: executions told by SQLite's own count; a static one: by a probe
 		# on sqlite3_reset (the counts above hold either way, abandoned executions included)
 		if [[ $kind == static ]]; then
