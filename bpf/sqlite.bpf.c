@@ -389,7 +389,8 @@ int BPF_KRETPROBE(iogap_sq_prep_r, int rc)
 	st.slot = slot;
 	k.stmt = stmt;
 	k.tgid = bpf_get_current_pid_tgid() >> 32;
-	if ((off = bpf_map_lookup_elem(&sq_offs, &k.tgid)) && off->run && holds_sql(stmt, off->zsql, sql, len))
+	off = bpf_map_lookup_elem(&sq_offs, &k.tgid);
+	if (off && off->run && holds_sql(stmt, off->zsql, sql, len))
 		st.run_off = off->run;
 	bpf_map_update_elem(&stmts, &k, &st, BPF_ANY);
 	return 0;

@@ -134,25 +134,25 @@ static const char *const host_libs[] = {
 	"/usr/lib64/libsqlite3.so.0", "/usr/lib/libsqlite3.so.0", "/usr/local/lib/libsqlite3.so.0",
 };
 
-/* Keeps of the n offsets in cand (all 4-byte-aligned ones below end if n < 0, at most 8) those
- * where stmt holds want. Returns how many are left. */
+/* With n < 0: the 4-byte-aligned offsets below end (at most 8) where stmt holds want, into cand;
+ * else those of the n offsets in cand where it does. Returns how many. */
 static int u32_places(const void *stmt, uint32_t end, uint32_t want, uint32_t *cand, int n)
 {
+	uint32_t v;
 	int k = 0;
 
-	for (uint32_t off = 0, i = 0; off + 4 <= end && k < 8; off += 4) {
-		uint32_t v;
-
-		if (n >= 0) {      /* only the candidates (ascending) */
-			if ((int)i >= n)
-				break;
-			if (cand[i] != off)
-				continue;
-			i++;
+	if (n < 0) {
+		for (uint32_t off = 0; off + 4 <= end && k < 8; off += 4) {
+			memcpy(&v, (const char *)stmt + off, sizeof(v));
+			if (v == want)
+				cand[k++] = off;
 		}
-		memcpy(&v, (const char *)stmt + off, sizeof(v));
+		return k;
+	}
+	for (int i = 0; i < n; i++) {
+		memcpy(&v, (const char *)stmt + cand[i], sizeof(v));
 		if (v == want)
-			cand[k++] = off;   /* k <= i: overwrites only candidates already looked at */
+			cand[k++] = cand[i];
 	}
 	return k;
 }
