@@ -338,19 +338,31 @@ int BPF_KPROBE(iogap_sq_prep3, void *db, const char *sql, int nbyte, unsigned in
 	return 0;
 }
 
+#define SQ_OFF_MAX 4096            /* sq_offs' offsets into a statement are below this */
+
+/* The pointer to its SQL that the statement stmt keeps at zsql (sq_offs); 0 if none is known or
+ * it cannot be read. */
+static __always_inline __u64 stmt_sql(__u64 stmt, __u32 zsql)
+{
+	__u64 p = 0;
+
+	if (!zsql || zsql >= SQ_OFF_MAX || bpf_probe_read_user(&p, sizeof(p), (void *)(stmt + zsql)))
+		return 0;
+	return p;
+}
+
 /*
  * Does the statement stmt keep, at zsql, a copy of the text it was prepared from (sql, len
- * bytes, or up to its NUL if len < 0), as the host's library does (its first 7 bytes compared)? Then it is that library's,
- * laid out as user space measured; a statement of another SQLite in the same process is not
- * (that one has its own sqlite3_reset probe).
+ * bytes, or up to its NUL if len < 0), as the host's library does (its first 7 bytes
+ * compared)? Then it is that library's, laid out as user space measured; a statement of
+ * another SQLite in the same process is not (that one has its own sqlite3_reset probe).
  */
 static __always_inline bool holds_sql(__u64 stmt, __u32 zsql, __u64 sql, long len)
 {
 	char a[8] = {}, b[8] = {};
-	__u64 copy = 0;
+	__u64 copy = stmt_sql(stmt, zsql);
 
-	if (!zsql || zsql >= 4096 || bpf_probe_read_user(&copy, sizeof(copy), (void *)(stmt + zsql)) ||
-	    !copy || bpf_probe_read_user_str(a, sizeof(a), (void *)copy) <= 0 ||
+	if (!copy || bpf_probe_read_user_str(a, sizeof(a), (void *)copy) <= 0 ||
 	    bpf_probe_read_user_str(b, sizeof(b), (void *)sql) <= 0)
 		return false;
 	/* len < 0: the text ends at its NUL, where both reads stopped (and zeroed the rest) */
@@ -447,12 +459,11 @@ int BPF_KRETPROBE(iogap_sq_step_r, int rc)
 		/* prepared before tracing began (or its entry was evicted): named from the statement
 		 * itself if we know where its SQL is, else counted under hash 0 */
 		struct sq_offs *off = bpf_map_lookup_elem(&sq_offs, &k.tgid);
-		__u64 sqlp = 0;
+		__u64 sqlp;
 
 		if (off) {
 			fresh.run_off = off->run;
-			if (off->zsql && off->zsql < 4096 &&
-			    !bpf_probe_read_user(&sqlp, sizeof(sqlp), (void *)(k.stmt + off->zsql)) && sqlp)
+			if ((sqlp = stmt_sql(k.stmt, off->zsql)))
 				fresh.hash = sql_capture(slot, (const char *)sqlp, 0);
 		}
 		bpf_map_update_elem(&stmts, &k, &fresh, BPF_NOEXIST);
@@ -469,7 +480,7 @@ int BPF_KRETPROBE(iogap_sq_step_r, int rc)
 	 * sqlite3_reset's probe closes an open execution.
 	 */
 	begins = !ss->first_ts;
-	if (ss->run_off && ss->run_off < 4096 &&
+	if (ss->run_off && ss->run_off < SQ_OFF_MAX &&
 	    !bpf_probe_read_user(&run, sizeof(run), (void *)(k.stmt + ss->run_off))) {
 		begins = begins || run != ss->run;
 		ss->run = run;

@@ -104,7 +104,8 @@ elif what in ("timing", "exec_timing"):
         g = got.get(key(sql), {})
         mine = g.get("step_ns", 0) / max(g.get("steps") or 0, 1) if what == "timing" else g.get("lat", {}).get("mean", 0)
         truth = w[total] / w[per]
-        line = f"{sql!r}: iogap {mine:.0f} ns per {per[:-1] if per == 'steps' else 'execution'}, workload {truth:.0f} ns ({(mine - truth) / truth:+.1%})"
+        unit = "step" if what == "timing" else "execution"
+        line = f"{sql!r}: iogap {mine:.0f} ns per {unit}, workload {truth:.0f} ns ({(mine - truth) / truth:+.1%})"
         (info if within(mine, truth, 0.10) else bad).append(line)
 elif what == "opens":
     # truth: the program's own sqlite3_open_v2/sqlite3_close calls and processes that made them
