@@ -25,22 +25,9 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 #define SQLITE_ROW 100
 #define SQLITE_DONE 101
 
-struct stmt_key {
-	__u64 stmt;
-	__u32 tgid;
-	__u32 pad;
-};
-
-struct stmt_state {
-	__u64 hash;
-	__u64 first_ts;           /* first step's entry of the open execution; 0: none open */
-	__u64 last_ts;            /* the return of its last step */
-	__u32 slot;               /* the target it last ran in */
-	__u32 idx;                /* the entry of (slot, hash) in sq_stats, + 1; 0: not found yet */
-	__u32 run_off;            /* where SQLite counts the statement's executions, 0: unknown */
-	__u32 run;                /* that count at its last step */
-};
-
+/* The statements seen, by address. Where sqlite3_finalize is unprobed, a finalized one stays
+ * until the least recently used entries make room or a new statement takes its address (the
+ * prepare's return then ends an execution it left open). */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 16384);
@@ -115,8 +102,8 @@ struct {
 /* Per process: where SQLite's statement (its Vdbe) keeps its SQL and its count of executions,
  * when user space could measure them for the library this process uses (struct sq_offs). The
  * SQL names a statement prepared before tracing began at its first step; the count tells a
- * step that begins an execution from one that goes on with it, so that sqlite3_reset needs no
- * probe (user space attaches none then). */
+ * step that begins an execution from one that goes on with it, so that neither sqlite3_reset
+ * nor sqlite3_finalize needs a probe (user space attaches none then). */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, IOGAP_MAX_TGIDS);
@@ -338,6 +325,20 @@ int BPF_KPROBE(iogap_sq_prep3, void *db, const char *sql, int nbyte, unsigned in
 	return 0;
 }
 
+/* The end of ss's open execution, at end. */
+static __always_inline void exec_end(struct stmt_state *ss, __u64 end)
+{
+	struct stmt_stats *st = stats_at(ss->idx);
+	__u64 whole = end - ss->first_ts;
+
+	ss->first_ts = 0;
+	if (st) {
+		st->stmt_ns += whole;
+		st->stmt_ended += 1;
+	}
+	hist_add(ss->idx, ss->slot, ss->hash, SQ_HIST_STMT, whole);
+}
+
 #define SQ_OFF_MAX 4096            /* sq_offs' offsets into a statement are below this */
 
 /* The pointer to its SQL that the statement stmt keeps at zsql (sq_offs); 0 if none is known or
@@ -376,7 +377,7 @@ SEC("uretprobe")
 int BPF_KRETPROBE(iogap_sq_prep_r, int rc)
 {
 	struct thread_state *ts;
-	struct stmt_state st = {};
+	struct stmt_state st = {}, *old;
 	struct stmt_key k = {};
 	struct sq_offs *off;
 	__u64 stmt = 0, tail = 0, sql, *a;
@@ -404,6 +405,11 @@ int BPF_KRETPROBE(iogap_sq_prep_r, int rc)
 	off = bpf_map_lookup_elem(&sq_offs, &k.tgid);
 	if (off && off->run && holds_sql(stmt, off->zsql, sql, len))
 		st.run_off = off->run;
+	/* the address of a statement finalized unseen (where SQLite's count is read,
+	 * sqlite3_finalize has no probe): an execution it left open ended at its last step */
+	old = bpf_map_lookup_elem(&stmts, &k);
+	if (old && old->first_ts)
+		exec_end(old, old->last_ts);
 	bpf_map_update_elem(&stmts, &k, &st, BPF_ANY);
 	return 0;
 }
@@ -419,20 +425,6 @@ int BPF_KPROBE(iogap_sq_step, void *stmt)
 	if (enter_sqlite(ts, slot))
 		ts->sq_stmt = (__u64)stmt;
 	return 0;
-}
-
-/* The end of ss's open execution, at end. */
-static __always_inline void exec_end(struct stmt_state *ss, __u64 end)
-{
-	struct stmt_stats *st = stats_at(ss->idx);
-	__u64 whole = end - ss->first_ts;
-
-	ss->first_ts = 0;
-	if (st) {
-		st->stmt_ns += whole;
-		st->stmt_ended += 1;
-	}
-	hist_add(ss->idx, ss->slot, ss->hash, SQ_HIST_STMT, whole);
 }
 
 SEC("uretprobe")
@@ -513,7 +505,8 @@ int BPF_KRETPROBE(iogap_sq_step_r, int rc)
 	return 0;
 }
 
-/* sqlite3_reset or finalize: an execution still open ended at its last step. */
+/* sqlite3_reset or finalize, probed where SQLite's count of executions is not read: an
+ * execution still open ended at its last step. */
 static __always_inline void stmt_end(void *stmt, bool finalize)
 {
 	struct stmt_key k = { .stmt = (__u64)stmt, .tgid = bpf_get_current_pid_tgid() >> 32 };

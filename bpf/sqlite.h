@@ -69,6 +69,24 @@ struct sq_offs {
 	__u32 run;
 };
 
+/* A statement of a process: its entry in the BPF map stmts (sqlite.bpf.c), which user space
+ * reads when tracing ends, for the executions still open then (sqlite_probes.c). */
+struct stmt_key {
+	__u64 stmt;
+	__u32 tgid;
+	__u32 pad;
+};
+
+struct stmt_state {
+	__u64 hash;
+	__u64 first_ts;           /* first step's entry of the open execution; 0: none open */
+	__u64 last_ts;            /* the return of its last step */
+	__u32 slot;               /* the target it last ran in */
+	__u32 idx;                /* the entry of (slot, hash) in sq_stats, + 1; 0: not found yet */
+	__u32 run_off;            /* where SQLite counts the statement's executions, 0: unknown */
+	__u32 run;                /* that count at its last step */
+};
+
 struct sq_hist_key {
 	__u64 hash;
 	__u32 slot;

@@ -3,11 +3,12 @@
  *
  *   sqlite_workload [--stop] script DB REPORT.json
  *   sqlite_workload [--stop] busy DB REPORT.json
+ *   sqlite_workload [--stop] churn DB REPORT.json
  *   sqlite_workload [--stop] write DB REPORT.json --journal delete|wal
  *
- * Every statement goes through sqlite3_prepare_v2 + sqlite3_step + sqlite3_finalize (never
- * sqlite3_exec) with literal values in its text; its template (the text with each literal
- * replaced by ?) is known when the text is built. Per template, REPORT.json gives:
+ * Every statement goes through sqlite3_prepare_v2 (or sqlite3_prepare) + sqlite3_step +
+ * sqlite3_finalize (never sqlite3_exec) with literal values in its text; its template (the text
+ * with each literal replaced by ?) is known when the text is built. Per template, REPORT.json gives:
  *   count, rows    from sqlite3_trace_v2 (SQLITE_TRACE_STMT, SQLITE_TRACE_ROW; none for an
  *                  EXPLAIN, which SQLite does not trace: the program's own count); the program
  *                  also counts executions and rows itself and exits 1 if the two disagree
@@ -28,6 +29,10 @@
  *         executions, or a probe on sqlite3_reset, tells them apart from one long one), and 5
  *         EXPLAIN QUERY PLANs (SQLite runs no instruction for them: neither its count of
  *         executions nor sqlite3_trace_v2 sees them, the program's own count does).
+ *         Then 20 statements each prepared, stepped 1-3 rows and finalized without a reset
+ *         (executions left open by sqlite3_finalize), each at the address of the one before.
+ * churn:  40000 short statements at 20000 addresses while one statement runs 20 executions
+ *         across them (mode_churn).
  * busy:   a forked child holds a write transaction (BEGIN IMMEDIATE; INSERT; 300 ms; COMMIT)
  *         while the parent, with sqlite3_busy_timeout 100 ms, inserts 5 rows: its steps
  *         return SQLITE_BUSY after the busy handler's sleeps; it resets and retries.
@@ -54,7 +59,7 @@
 
 enum {
 	T_CREATE_T, T_CREATE_BIG, T_FILL_BIG, T_JOURNAL, T_BEGIN, T_BEGIN_IMMEDIATE, T_INSERT,
-	T_COMMIT, T_SELECT, T_UPDATE, T_COUNT, T_SOME, T_EXPLAIN, N_TMPL
+	T_COMMIT, T_SELECT, T_UPDATE, T_COUNT, T_SOME, T_EXPLAIN, T_FINAL, T_LONG, T_CHURN, N_TMPL
 };
 /* single spaces, no digits in names: the template is what a normalizer should make of the text */
 static const char *const tmpl_sql[N_TMPL] = {
@@ -72,6 +77,9 @@ static const char *const tmpl_sql[N_TMPL] = {
 	[T_COUNT] = "SELECT count(*) FROM t",
 	[T_SOME] = "SELECT a FROM big WHERE a % ? = ?",
 	[T_EXPLAIN] = "EXPLAIN QUERY PLAN SELECT b FROM big WHERE a = ?",
+	[T_FINAL] = "SELECT b FROM big WHERE a % ? = ?",
+	[T_LONG] = "SELECT a, b FROM t",
+	[T_CHURN] = "SELECT ? WHERE ?",
 };
 
 struct tmpl_truth {
@@ -234,41 +242,76 @@ static long long run(sqlite3 *db, int tmpl, int retry_busy, const char *const *l
 #define STMT(db, tmpl, ...) run(db, tmpl, 0, (const char *const[]){ __VA_ARGS__ __VA_OPT__(,) NULL })
 #define STMT_RETRY(db, tmpl, ...) run(db, tmpl, 1, (const char *const[]){ __VA_ARGS__ __VA_OPT__(,) NULL })
 
+/* One execution of s (template tmpl) that steps n rows and stops there, before its last step. */
+static void some_rows(sqlite3 *db, sqlite3_stmt *s, int tmpl, int n)
+{
+	struct tmpl_truth *tt = &me->t[tmpl];
+	long long t0, t1 = 0, start = 0;
+
+	cur_stmt = s;
+	cur_tmpl = tmpl;
+	for (int k = 0; k < n; k++) {
+		t0 = now_ns();
+		if (sqlite3_step(s) != SQLITE_ROW)
+			die_db(db, "not a row");
+		t1 = now_ns();
+		if (!k)
+			start = t0;
+		tt->step_ns += t1 - t0;
+		tt->steps++;
+		tt->rc_row++;
+		tt->rows++;
+	}
+	tt->exec_ns += t1 - start;
+	tt->count++;
+	cur_stmt = NULL;
+}
+
 /*
- * T_SOME, prepared once ("... a % 5000 = 17"): 30 executions that step 1, 2, then 3 rows
- * (rows 5000 apart in big: each step scans 5000 rows) and sqlite3_reset before the last row,
+ * T_SOME, prepared once ("... a % 15000 = 10000": rows 10000, 25000 and 40000 of big, so that
+ * each step scans 10000-15000 rows, long against the probes' traps): 30 executions that step
+ * 1, 2, then 3 rows and sqlite3_reset before the statement's last step (DONE),
  * as a statement cache does with a cursor left unfinished; finalized after the last.
  */
 static void run_some(sqlite3 *db)
 {
-	struct tmpl_truth *tt = &me->t[T_SOME];
 	sqlite3_stmt *s;
-	long long t0, t1 = 0, start;
 
-	if (sqlite3_prepare_v2(db, "SELECT a FROM big WHERE a % 5000 = 17", -1, &s, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(db, "SELECT a FROM big WHERE a % 15000 = 10000", -1, &s, NULL) != SQLITE_OK)
 		die_db(db, "T_SOME");
-	cur_stmt = s;
-	cur_tmpl = T_SOME;
 	for (int i = 0; i < 30; i++) {
-		start = 0;
-		for (int k = 0; k < 1 + i % 3; k++) {
-			t0 = now_ns();
-			if (sqlite3_step(s) != SQLITE_ROW)
-				die_db(db, "T_SOME: not a row");
-			t1 = now_ns();
-			if (!k)
-				start = t0;
-			tt->step_ns += t1 - t0;
-			tt->steps++;
-			tt->rc_row++;
-			tt->rows++;
-		}
-		tt->exec_ns += t1 - start;
-		tt->count++;
+		some_rows(db, s, T_SOME, 1 + i % 3);
 		sqlite3_reset(s);
 	}
 	sqlite3_finalize(s);
-	cur_stmt = NULL;
+}
+
+/*
+ * T_FINAL: 20 statements ("... a % 15000 = 10000", then 10001, ...: 3 rows, as T_SOME), each
+ * prepared, stepped 1, 2 or 3 rows and finalized before its last step without a reset: an
+ * execution left open by sqlite3_finalize; every other one prepared with sqlite3_prepare, the
+ * others with sqlite3_prepare_v2. Each next statement takes the address of the one
+ * finalized before it (SQLite's allocator gives it back: checked, the program exits 1
+ * otherwise); mode_script runs the last one alone, at its end, for the end of tracing to end.
+ */
+static void run_final(sqlite3 *db, int from, int to)
+{
+	static sqlite3_stmt *prev;
+	char sql[64];
+	sqlite3_stmt *s;
+
+	for (int i = from; i < to; i++) {
+		snprintf(sql, sizeof(sql), "SELECT b FROM big WHERE a %% 15000 = %d", 10000 + i);
+		/* every other one with the legacy sqlite3_prepare, which iogap probes too: unseen, it
+		 * would be taken for the finalized statement whose address it has */
+		if ((i % 2 ? sqlite3_prepare : sqlite3_prepare_v2)(db, sql, -1, &s, NULL) != SQLITE_OK)
+			die_db(db, "T_FINAL");
+		if (i > from && s != prev)
+			die("T_FINAL: a statement did not take the address of the one finalized before it");
+		some_rows(db, s, T_FINAL, 1 + i % 3);
+		sqlite3_finalize(s);
+		prev = s;
+	}
 }
 
 static void mode_script(const char *path)
@@ -303,11 +346,83 @@ static void mode_script(const char *path)
 	if (STMT(db, T_COUNT) != 1 || strcmp(last_text, "100"))
 		die("count(*) is not 100");
 	run_some(db);
+	run_final(db, 0, 19);
 	for (i = 0; i < 5; i++) {
 		snprintf(a, sizeof(a), "%d", 17 + i);
 		if (STMT(db, T_EXPLAIN, a) < 1)
 			die("EXPLAIN QUERY PLAN returned no row");
 	}
+	run_final(db, 19, 20);
+	db_close(db);
+}
+
+/* One step of the statement s of template tmpl, counted; returns its result. */
+static int step_counted(sqlite3 *db, sqlite3_stmt *s, int tmpl, int *first)
+{
+	struct tmpl_truth *tt = &me->t[tmpl];
+	long long t0;
+	int rc;
+
+	cur_stmt = s;
+	cur_tmpl = tmpl;
+	t0 = now_ns();
+	rc = sqlite3_step(s);
+	tt->step_ns += now_ns() - t0;
+	tt->steps++;
+	tt->count += *first;
+	*first = rc != SQLITE_ROW;
+	if (rc == SQLITE_ROW)
+		tt->rc_row++, tt->rows++;
+	else if (rc == SQLITE_DONE)
+		tt->rc_done++;
+	else
+		die_db(db, tmpl_sql[tmpl]);
+	cur_stmt = NULL;
+	return rc;
+}
+
+/*
+ * churn: more statements than iogap's table of statements holds (16384), while one statement
+ * runs on: twice, 20000 statements "SELECT 1 WHERE 0" are prepared and stepped once each
+ * (DONE), all kept until the 20000th, then finalized (so each has its own address in the first
+ * round; the second round takes those addresses again). Every 500 of them, "SELECT a, b FROM
+ * t" (3 rows) takes one step: 20 executions of 4 steps (3 rows and DONE) spread over the whole
+ * run. Where sqlite3_finalize is unprobed, the finalized statements stay in iogap's table until
+ * room is needed: the statement in use must keep its place there (else a step in the middle of
+ * an execution would begin one more).
+ */
+static void mode_churn(const char *path)
+{
+	enum { ROUND = 20000, EVERY = 500 };
+	sqlite3 *db = db_open(path, 0);
+	sqlite3_stmt **live = calloc(ROUND, sizeof(*live)), *l;
+	int first_long = 1, first;
+
+	if (!live)
+		die("out of memory");
+	STMT(db, T_CREATE_T);
+	STMT(db, T_BEGIN);
+	STMT(db, T_INSERT, "1", "'one'");
+	STMT(db, T_INSERT, "2", "'two'");
+	STMT(db, T_INSERT, "3", "'three'");
+	STMT(db, T_COMMIT);
+	if (sqlite3_prepare_v2(db, "SELECT a, b FROM t", -1, &l, NULL) != SQLITE_OK)
+		die_db(db, "T_LONG");
+	for (int round = 0; round < 2; round++) {
+		for (int i = 0; i < ROUND; i++) {
+			if (sqlite3_prepare_v2(db, "SELECT 1 WHERE 0", -1, &live[i], NULL) != SQLITE_OK)
+				die_db(db, "T_CHURN");
+			first = 1;
+			if (step_counted(db, live[i], T_CHURN, &first) != SQLITE_DONE)
+				die("T_CHURN: a row");
+			if (i % EVERY == EVERY - 1)
+				step_counted(db, l, T_LONG, &first_long);
+		}
+		for (int i = 0; i < ROUND; i++)
+			sqlite3_finalize(live[i]);
+	}
+	sqlite3_finalize(l);
+	free(live);
 	db_close(db);
 }
 
@@ -484,9 +599,9 @@ int main(int argc, char **argv)
 	if (argc == 6 && !strcmp(argv[4], "--journal"))
 		journal = argv[5];
 	if (!(argc == 4 || (argc == 6 && journal)) ||
-	    !(!strcmp(argv[1], "script") || !strcmp(argv[1], "busy") ||
+	    !(!strcmp(argv[1], "script") || !strcmp(argv[1], "busy") || !strcmp(argv[1], "churn") ||
 	      (!strcmp(argv[1], "write") && journal && (!strcmp(journal, "delete") || !strcmp(journal, "wal"))))) {
-		fprintf(stderr, "usage: sqlite_workload [--stop] script|busy DB REPORT.json\n"
+		fprintf(stderr, "usage: sqlite_workload [--stop] script|busy|churn DB REPORT.json\n"
 				"       sqlite_workload [--stop] write DB REPORT.json --journal delete|wal\n");
 		return 2;
 	}
@@ -502,6 +617,8 @@ int main(int argc, char **argv)
 		mode_script(argv[2]);
 	else if (!strcmp(argv[1], "busy"))
 		mode_busy(argv[2]);
+	else if (!strcmp(argv[1], "churn"))
+		mode_churn(argv[2]);
 	else
 		mode_write(argv[2], journal);
 	report(argv[3], argv[1], argv[2]);

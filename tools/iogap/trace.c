@@ -270,7 +270,7 @@ static int run(const struct iogap_opts *o, enum run_mode mode)
 		end_command(&c, 0);  /* the terminal sent Ctrl-C to the command too */
 	else if (!command_poll(&c.cmd))
 		end_command(&c, SIGTERM);
-	collector_snapshot(&c);
+	collector_final_snapshot(&c);
 	prc = 0;
 	if (rec_failed) {
 		close(w.fd);

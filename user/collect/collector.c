@@ -925,6 +925,14 @@ int collector_snapshot(struct collector *c)
 	return 0;
 }
 
+int collector_final_snapshot(struct collector *c)
+{
+	int err = collector_snapshot(c);
+
+	sqlite_probes_end_open(&c->sq, &c->model);
+	return err;
+}
+
 /* A zombie is gone for tracing purposes: it makes no more syscalls. */
 static bool pid_alive(pid_t pid)
 {

@@ -68,6 +68,9 @@ int collector_open(struct collector *c, const struct collector_opts *o);
 int collector_poll(struct collector *c, int timeout_ms);
 /* Reads the BPF maps into c->model (cumulative figures, durations). */
 int collector_snapshot(struct collector *c);
+/* The last snapshot, when tracing has ended: collector_snapshot, and what only the end tells
+ * (SQLite executions still open, ended at their last step). */
+int collector_final_snapshot(struct collector *c);
 /* False once every process of every target is gone (pid targets, the command). */
 bool collector_alive(struct collector *c);
 void collector_close(struct collector *c);

@@ -164,14 +164,15 @@ static int u32_places(const void *stmt, uint32_t end, uint32_t want, uint32_t *c
  * - its count of executions (what sqlite3_stmt_status(SQLITE_STMTSTATUS_RUN) returns, which
  *   SQLite counts at each execution's first instruction): a step that moves it begins an
  *   execution, so no probe on sqlite3_reset is needed to tell when one was abandoned after a
- *   row, a trap saved per reset.
+ *   row, a trap saved per reset, nor one on sqlite3_finalize (a new execution, a new statement
+ *   at the same address, or the end of tracing ends it), a trap saved per finalize.
  * Learnt from the host's own library, loaded here: prepare a statement, find the word that
  * points to its SQL; run it 3 and then 7 times, find the one u32 that reads 3 and then 7, as
  * sqlite3_stmt_status does, looking no further than the SQL's pointer (SQLite's Vdbe keeps
  * its counters just before it, and the statement may be smaller than any fixed bound). Only
  * the host's library file is ever loaded into iogap (never a container's: that would run its
  * code as root); processes using that same file get the offsets (sqlite_probes_attach), the
- * others are probed on sqlite3_reset instead.
+ * others are probed on sqlite3_reset and sqlite3_finalize instead.
  */
 static void learn_offsets(struct sqlite_probes *p)
 {
@@ -300,7 +301,8 @@ static void progs_of(struct sqlite_bpf *s, int f, struct bpf_program **entry, st
 {
 	*entry = *ret = NULL;
 	switch (f) {
-	case SQ_PREPARE_V2: *entry = s->progs.iogap_sq_prep2; *ret = s->progs.iogap_sq_prep_r; break;
+	case SQ_PREPARE_V2: case SQ_PREPARE: /* the same arguments */
+		*entry = s->progs.iogap_sq_prep2; *ret = s->progs.iogap_sq_prep_r; break;
 	case SQ_PREPARE_V3: *entry = s->progs.iogap_sq_prep3; *ret = s->progs.iogap_sq_prep_r; break;
 	case SQ_STEP: *entry = s->progs.iogap_sq_step; *ret = s->progs.iogap_sq_step_r; break;
 	case SQ_EXEC: *entry = s->progs.iogap_sq_exec; *ret = s->progs.iogap_sq_exec_r; break;
@@ -344,15 +346,16 @@ static int attach_lib(struct sqlite_probes *p, struct model *m, __u32 slot, pid_
 	pr->dev = lib->dev;
 	pr->ino = lib->ino;
 	/* the host's library: where its statements keep their SQL and their count of executions,
-	 * in place before a probe can make a statement's state; with the count, sqlite3_reset
-	 * needs no probe (sqlite.bpf.c, iogap_sq_step_r) */
+	 * in place before a probe can make a statement's state; with the count, neither
+	 * sqlite3_reset nor sqlite3_finalize needs a probe (sqlite.bpf.c, iogap_sq_step_r and
+	 * iogap_sq_prep_r; the executions still open at the end: sqlite_probes_end_open) */
 	host = p->offs.zsql && lib->dev == p->host_dev && lib->ino == p->host_ino;
 	if (host)
 		bpf_map_update_elem(bpf_map__fd(p->skel->maps.sq_offs), &tgid, &p->offs, BPF_ANY);
 	for (int f = 0; f < SQ_NFUNCS && !err; f++) {
 		struct bpf_program *progs[2];
 
-		if (!lib->offs[f] || (f == SQ_RESET && host && p->offs.run))
+		if (!lib->offs[f] || ((f == SQ_RESET || f == SQ_FINALIZE) && host && p->offs.run))
 			continue;
 		progs_of(p->skel, f, &progs[0], &progs[1]);
 		for (int r = 0; r < 2 && progs[r]; r++) {
@@ -393,7 +396,8 @@ static int attach_lib(struct sqlite_probes *p, struct model *m, __u32 slot, pid_
 		fprintf(stderr, "iogap: +%.2fs SQLite in pid %d of %s: %s (%s, %d probes%s)\n",
 		(collector_now_ns() - m->start_ns) / 1e9 * (m->start_ns != 0), pid, t->name, lib->shown,
 		where_names[lib->where], pr->nlinks,
-		host && p->offs.run ? "; executions from SQLite's own count, sqlite3_reset unprobed" : "");
+		host && p->offs.run ? "; executions from SQLite's own count, sqlite3_reset and "
+		"sqlite3_finalize unprobed" : "");
 	return 1;
 }
 
@@ -603,6 +607,39 @@ void sqlite_probes_snapshot(struct sqlite_probes *p, struct model *m)
 		m->targets[i].sq.opens = ss.opens;
 		m->targets[i].sq.closes = ss.closes;
 		m->targets[i].sq.open_ns = ss.open_ns;
+	}
+}
+
+/*
+ * When tracing ends: every execution still open (abandoned after a row and never reset, a new
+ * execution or statement at its address not come, or still running) ended at its last step,
+ * as the probes would have ended it. Where sqlite3_finalize is unprobed this is how an
+ * execution left open by a finalize gets its time; added to the model only, after its last
+ * snapshot.
+ */
+void sqlite_probes_end_open(struct sqlite_probes *p, struct model *m)
+{
+	struct stmt_key k, next, *prev = NULL;
+	struct stmt_state ss;
+	int fd;
+
+	if (!p->skel)
+		return;
+	fd = bpf_map__fd(p->skel->maps.stmts);
+	while (!bpf_map_get_next_key(fd, prev, &next)) {
+		k = next;
+		prev = &k;
+		if (bpf_map_lookup_elem(fd, &k, &ss) || !ss.first_ts || ss.last_ts <= ss.first_ts ||
+		    !ss.idx || ss.slot >= m->ntargets)
+			continue;
+		struct sql_stmt *s = target_stmt(&m->targets[ss.slot], ss.hash);
+		uint64_t d = ss.last_ts - ss.first_ts;
+
+		if (!s)
+			continue;
+		s->s.stmt_ns += d;
+		s->s.stmt_ended++;
+		s->stmt_hist.b[hist_bucket(d)]++;
 	}
 }
 

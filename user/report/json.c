@@ -60,6 +60,7 @@ static cJSON *sqlite_json(const struct target *t)
 		for (int r = 0; r < RC_MAX; r++)
 			cJSON_AddNumberToObject(rc, model_rc_name(r), (double)s->s.rc[r]);
 		cJSON_AddNumberToObject(e, "step_ns", (double)s->s.step_ns);
+		cJSON_AddNumberToObject(e, "ended", (double)s->s.stmt_ended);
 		cJSON_AddItemToObject(e, "lat", lat_json(&s->stmt_hist, s->s.stmt_ended, s->s.stmt_ns,
 							 hist_max_estimate(&s->stmt_hist)));
 		cJSON_AddItemToObject(e, "step_lat", lat_json(&s->step_hist, s->s.steps, s->s.step_ns,

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /* The floor of sqlite_run: empty programs on the hooks iogap hits in a step + reset of the
- * benchmark: the probes (sqlite3_step's entry and return; not sqlite3_reset, which iogap leaves
- * unprobed in a process using the host's library, see user/collect/sqlite_probes.c) of the library
+ * benchmark: the probes (sqlite3_step's entry and return; not sqlite3_reset nor
+ * sqlite3_finalize, which iogap leaves unprobed in a process using the host's library, see
+ * user/collect/sqlite_probes.c) of the library
  * SQLITE_LIB, and sys_enter/sys_exit, which the return passes through (the kernel returns from
  * a uretprobe with a syscall, Linux 6.11+), as every step's other syscalls do. */
 #include "vmlinux.h"
