@@ -143,25 +143,14 @@ static __always_inline struct thread_state *current_state(void)
 	return thread_state_of(bpf_get_current_task_btf());
 }
 
-/* Reads the SQL text at sql (at most len bytes when len > 0), hashes it, and sends it to user
- * space the first time this text is seen. Returns the hash (never 0). */
-static __always_inline __u64 sql_capture(__u32 slot, const char *sql, long len)
+/* Hashes the n bytes of text in the scratch s and sends them to user space the first time this
+ * text is seen. Returns the hash (never 0). */
+static __always_inline __u64 sql_send(__u32 slot, struct sql_text_event *s, __u32 n, bool utf16)
 {
-	struct sql_text_event *s, *e;
-	__u32 zero = 0, n;
+	struct sql_text_event *e;
 	__u64 h = 14695981039346656037ULL;
 	__u8 one = 1;
-	long got;
 
-	s = bpf_map_lookup_elem(&sql_scratch, &zero);
-	if (!s || !sql)
-		return 1;
-	if (len <= 0 || len > SQL_TEXT_MAX - 1)
-		len = SQL_TEXT_MAX - 1;
-	got = bpf_probe_read_user_str(s->text, (len & (SQL_TEXT_MAX - 1)) + 1, sql);
-	if (got <= 0)
-		return 1;
-	n = got - 1;
 	/* 8 bytes a round, at most 64 rounds (a byte a round: a 190-byte statement's prepare
 	 * return took 1381 ns, now 1262, by the kernel's BPF statistics); the last word masked
 	 * to the text, as the scratch holds an older text past it */
@@ -177,7 +166,7 @@ static __always_inline __u64 sql_capture(__u32 slot, const char *sql, long len)
 		h = (h ^ w) * 0x9E3779B97F4A7C15ULL;
 		h ^= h >> 32;
 	}
-	h ^= n;
+	h ^= n | (__u64)utf16 << 32;
 	if (!h)
 		h = 1;
 	if (bpf_map_lookup_elem(&sql_seen, &h))
@@ -189,10 +178,67 @@ static __always_inline __u64 sql_capture(__u32 slot, const char *sql, long len)
 	event_fill_hdr(&e->hdr, EV_SQL_TEXT, slot);
 	e->hash = h;
 	e->len = n;
-	e->truncated = n >= SQL_TEXT_MAX - 1;
+	e->truncated = n >= SQL_TEXT_MAX - 1 - utf16;
+	e->utf16 = utf16;
+	e->pad = 0;
 	bpf_probe_read_kernel(e->text, sizeof(e->text), s->text);
 	event_submit(e, false);
 	return h;
+}
+
+/* Reads the SQL text at sql (at most len bytes when len > 0), hashes it, and sends it to user
+ * space the first time this text is seen. Returns the hash (never 0). */
+static __always_inline __u64 sql_capture(__u32 slot, const char *sql, long len)
+{
+	struct sql_text_event *s;
+	__u32 zero = 0;
+	long got;
+
+	s = bpf_map_lookup_elem(&sql_scratch, &zero);
+	if (!s || !sql)
+		return 1;
+	if (len <= 0 || len > SQL_TEXT_MAX - 1)
+		len = SQL_TEXT_MAX - 1;
+	got = bpf_probe_read_user_str(s->text, (len & (SQL_TEXT_MAX - 1)) + 1, sql);
+	if (got <= 0)
+		return 1;
+	return sql_send(slot, s, got - 1, false);
+}
+
+/* The same for a UTF-16 text (sqlite3_prepare16*) of len bytes, or up to its 0 code unit when
+ * len < 0; at most SQL_TEXT_MAX - 8 bytes (252 code units) are kept. */
+static __always_inline __u64 sql_capture16(__u32 slot, const char *sql, long len)
+{
+	struct sql_text_event *s;
+	__u32 zero = 0, n;
+
+	s = bpf_map_lookup_elem(&sql_scratch, &zero);
+	if (!s || !sql)
+		return 1;
+	if (len < 0 || len > SQL_TEXT_MAX - 8)
+		len = SQL_TEXT_MAX - 8;
+	n = len & (SQL_TEXT_MAX - 2);        /* even, below SQL_TEXT_MAX */
+	if (!n || bpf_probe_read_user(s->text, n & (SQL_TEXT_MAX - 2), sql))
+		return 1;
+	/* its end: the first 0 code unit, 4 units a round (a 16-bit lane of w is 0 where
+	 * (w - 0x0001...) & ~w has its top bit: the lowest such lane is the first 0) */
+	for (__u32 i = 0; i < SQL_TEXT_MAX / 8; i++) {
+		__u64 w, z;
+
+		if (i * 8 >= n)
+			break;
+		w = *(__u64 *)&s->text[i * 8];
+		z = (w - 0x0001000100010001ULL) & ~w & 0x8000800080008000ULL;
+		if (z) {
+			__u32 at = i * 8 + (z & 0x8000 ? 0 : z & 0x80000000ULL ? 2 :
+					    z & 0x800000000000ULL ? 4 : 6);
+
+			if (at < n)
+				n = at;
+			break;
+		}
+	}
+	return sql_send(slot, s, n, true);
 }
 
 /* The entry of (slot, hash) in sq_stats, + 1, taken on first use; 0 once sq_stats is full. */
@@ -293,7 +339,8 @@ static __always_inline int enter_sqlite(struct thread_state *ts, __u32 slot)
 	return 0;
 }
 
-static __always_inline void prepare_enter(__u64 sql, __u64 nbyte, __u64 ppstmt, __u64 pztail)
+static __always_inline void prepare_enter(__u64 sql, __u64 nbyte, __u64 ppstmt, __u64 pztail,
+					  bool utf16)
 {
 	struct thread_state *ts;
 	int slot;
@@ -309,19 +356,37 @@ static __always_inline void prepare_enter(__u64 sql, __u64 nbyte, __u64 ppstmt, 
 	ts->sq_args[d][1] = nbyte;
 	ts->sq_args[d][2] = ppstmt;
 	ts->sq_args[d][3] = pztail;
+	ts->sq_utf16[d] = utf16;
 }
 
 SEC("uprobe")
 int BPF_KPROBE(iogap_sq_prep2, void *db, const char *sql, int nbyte, void **ppstmt, const char **pztail)
 {
-	prepare_enter((__u64)sql, nbyte, (__u64)ppstmt, (__u64)pztail);
+	prepare_enter((__u64)sql, nbyte, (__u64)ppstmt, (__u64)pztail, false);
 	return 0;
 }
 
 SEC("uprobe")
 int BPF_KPROBE(iogap_sq_prep3, void *db, const char *sql, int nbyte, unsigned int flags, void **ppstmt)
 {
-	prepare_enter((__u64)sql, nbyte, (__u64)ppstmt, ctx->r9 /* 6th argument: pzTail */);
+	prepare_enter((__u64)sql, nbyte, (__u64)ppstmt, ctx->r9 /* 6th argument: pzTail */, false);
+	return 0;
+}
+
+/* sqlite3_prepare16 and _16_v2, and _16_v3: the same with UTF-16 text (user space converts it).
+ * Probed also so that a statement prepared so at the address of one finalized unseen is not
+ * taken for that one. */
+SEC("uprobe")
+int BPF_KPROBE(iogap_sq_prep16, void *db, const void *sql, int nbyte, void **ppstmt, const void **pztail)
+{
+	prepare_enter((__u64)sql, nbyte, (__u64)ppstmt, (__u64)pztail, true);
+	return 0;
+}
+
+SEC("uprobe")
+int BPF_KPROBE(iogap_sq_prep16_3, void *db, const void *sql, int nbyte, unsigned int flags, void **ppstmt)
+{
+	prepare_enter((__u64)sql, nbyte, (__u64)ppstmt, ctx->r9 /* 6th argument: pzTail */, true);
 	return 0;
 }
 
@@ -373,6 +438,27 @@ static __always_inline bool holds_sql(__u64 stmt, __u32 zsql, __u64 sql, long le
 	return true;
 }
 
+/* The same for a UTF-16 text (len bytes, or up to its 0 code unit if len < 0), whose first 7
+ * code units must be ASCII to be compared with the statement's UTF-8 copy. */
+static __always_inline bool holds_sql16(__u64 stmt, __u32 zsql, __u64 sql, long len)
+{
+	char a[8] = {};
+	__u16 b[7] = {};
+	__u64 copy = stmt_sql(stmt, zsql);
+	long units = len < 0 ? 7 : len >> 1;
+
+	if (!copy || bpf_probe_read_user_str(a, sizeof(a), (void *)copy) <= 0 ||
+	    bpf_probe_read_user(b, sizeof(b), (void *)sql))
+		return false;
+	for (int i = 0; i < 7 && i < units; i++) {
+		if (b[i] >= 0x80 || a[i] != (char)b[i])
+			return false;
+		if (!b[i])
+			break;        /* both ended */
+	}
+	return true;
+}
+
 SEC("uretprobe")
 int BPF_KRETPROBE(iogap_sq_prep_r, int rc)
 {
@@ -395,16 +481,22 @@ int BPF_KRETPROBE(iogap_sq_prep_r, int rc)
 	sql = a[0];
 	if (!sql || bpf_probe_read_user(&stmt, sizeof(stmt), (void *)a[2]) || !stmt)
 		return 0;          /* an empty statement (only whitespace or a comment) */
-	len = (int)a[1];
-	if (a[3] && !bpf_probe_read_user(&tail, sizeof(tail), (void *)a[3]) && tail > sql)
-		len = tail - sql;
-	st.hash = sql_capture(slot, (const char *)sql, len);
 	st.slot = slot;
 	k.stmt = stmt;
 	k.tgid = bpf_get_current_pid_tgid() >> 32;
 	off = bpf_map_lookup_elem(&sq_offs, &k.tgid);
-	if (off && off->run && holds_sql(stmt, off->zsql, sql, len))
-		st.run_off = off->run;
+	len = (int)a[1];
+	if (a[3] && !bpf_probe_read_user(&tail, sizeof(tail), (void *)a[3]) && tail > sql)
+		len = tail - sql;
+	if (ts->sq_utf16[d & (SQ_PREPARE_NEST - 1)]) {
+		st.hash = sql_capture16(slot, (const char *)sql, len);
+		if (off && off->run && holds_sql16(stmt, off->zsql, sql, len))
+			st.run_off = off->run;
+	} else {
+		st.hash = sql_capture(slot, (const char *)sql, len);
+		if (off && off->run && holds_sql(stmt, off->zsql, sql, len))
+			st.run_off = off->run;
+	}
 	/* the address of a statement finalized unseen (where SQLite's count is read,
 	 * sqlite3_finalize has no probe): an execution it left open ended at its last step */
 	old = bpf_map_lookup_elem(&stmts, &k);

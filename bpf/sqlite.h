@@ -120,6 +120,8 @@ struct sql_text_event {
 	__u64 hash;
 	__u32 len;                /* bytes in text (truncated to SQL_TEXT_MAX - 1) */
 	__u32 truncated;
+	__u32 utf16;              /* text is UTF-16 in the CPU's order (sqlite3_prepare16*) */
+	__u32 pad;
 	char text[SQL_TEXT_MAX];
 };
 

@@ -264,8 +264,9 @@ for j in delete wal; do
 done
 
 # 6. more statements than iogap's table of them holds, finalized (unprobed: their entries stay
-# until room is needed), while one statement runs its executions across them: its entry must
-# stay (tests/bpf/sqlite_workload.c, mode_churn). Ground truth: sqlite3_trace_v2, as above.
+# until room is needed), while one statement runs its executions across them, stepped every 500
+# of them: the table must make room for the new ones and keep the one in use
+# (tests/bpf/sqlite_workload.c, mode_churn). Ground truth: sqlite3_trace_v2, as above.
 mkdir -p "$tmp/churn"
 if traced churn "$WL" churn "$tmp/churn/db" "$tmp/churn/rep.json"; then
 	check "churn: 40000 statements at 20000 addresses and one running across them, counts exact" \

@@ -258,6 +258,28 @@ static void test_fuzz_bytes(void **s)
 
 /* Generated statements whose literals all carry the marker "LEAK" or the digit 7 (which no
  * identifier or placeholder here contains): the template holds neither, and is a fixed point. */
+/* UTF-16 (what sqlite3_prepare16* take) to UTF-8; truth: the encodings written out by hand */
+static void test_utf16(void **s)
+{
+	const uint16_t sel[] = { 'S', 'E', 'L', 'E', 'C', 'T', ' ', 0x00E9, 0x20AC, 0xD83D, 0xDE00, 0 };
+	const uint16_t lone[] = { 'a', 0xDC00, 'b', 0xD800, 0 };
+	char out[64];
+
+	(void)s;
+	assert_int_equal(sql_utf16_to_utf8(sel, sizeof(sel), out, sizeof(out)), 7 + 2 + 3 + 4);
+	assert_string_equal(out, "SELECT \xC3\xA9\xE2\x82\xAC\xF0\x9F\x98\x80");
+	assert_int_equal(sql_utf16_to_utf8(lone, sizeof(lone), out, sizeof(out)), 1 + 3 + 1 + 3);
+	assert_string_equal(out, "a\xEF\xBF\xBD" "b\xEF\xBF\xBD");
+	/* an odd byte count: the last byte dropped; no 0 unit: ends at nbytes */
+	assert_int_equal(sql_utf16_to_utf8(sel, 7, out, sizeof(out)), 3);
+	assert_string_equal(out, "SEL");
+	/* out full: never a partial character (the euro sign needs 3 bytes, 1 left) */
+	assert_int_equal(sql_utf16_to_utf8(sel, sizeof(sel), out, 11), 9);
+	assert_string_equal(out, "SELECT \xC3\xA9");
+	assert_int_equal(sql_utf16_to_utf8(sel, sizeof(sel), out, 1), 0);
+	assert_string_equal(out, "");
+}
+
 static void test_no_literal_leaks(void **s)
 {
 	static const char *const toks[] = {
@@ -311,6 +333,7 @@ int main(void)
 		cmocka_unit_test(test_utf8_truncation),
 		cmocka_unit_test(test_fuzz_bytes),
 		cmocka_unit_test(test_no_literal_leaks),
+		cmocka_unit_test(test_utf16),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -927,9 +927,10 @@ int collector_snapshot(struct collector *c)
 
 int collector_final_snapshot(struct collector *c)
 {
+	uint64_t since = collector_now_ns();   /* bpf_ktime_get_ns's clock */
 	int err = collector_snapshot(c);
 
-	sqlite_probes_end_open(&c->sq, &c->model);
+	sqlite_probes_end_open(&c->sq, &c->model, since);
 	return err;
 }
 

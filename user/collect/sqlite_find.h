@@ -10,7 +10,8 @@
 #include "collect/elf.h"
 
 #define SQLITE_FUNCS(X) X(SQ_PREPARE_V2, "sqlite3_prepare_v2") X(SQ_PREPARE_V3, "sqlite3_prepare_v3") \
-	X(SQ_PREPARE, "sqlite3_prepare") \
+	X(SQ_PREPARE, "sqlite3_prepare") X(SQ_PREPARE16, "sqlite3_prepare16") \
+	X(SQ_PREPARE16_V2, "sqlite3_prepare16_v2") X(SQ_PREPARE16_V3, "sqlite3_prepare16_v3") \
 	X(SQ_STEP, "sqlite3_step") X(SQ_EXEC, "sqlite3_exec") X(SQ_FINALIZE, "sqlite3_finalize") \
 	X(SQ_RESET, "sqlite3_reset") X(SQ_OPEN_V2, "sqlite3_open_v2") X(SQ_OPEN, "sqlite3_open") \
 	X(SQ_CLOSE, "sqlite3_close") X(SQ_CLOSE_V2, "sqlite3_close_v2")

@@ -164,8 +164,9 @@ static int u32_places(const void *stmt, uint32_t end, uint32_t want, uint32_t *c
  * - its count of executions (what sqlite3_stmt_status(SQLITE_STMTSTATUS_RUN) returns, which
  *   SQLite counts at each execution's first instruction): a step that moves it begins an
  *   execution, so no probe on sqlite3_reset is needed to tell when one was abandoned after a
- *   row, a trap saved per reset, nor one on sqlite3_finalize (a new execution, a new statement
- *   at the same address, or the end of tracing ends it), a trap saved per finalize.
+ *   row, a trap saved per reset, nor one on sqlite3_finalize (a new statement prepared at the
+ *   same address, or the end of tracing, ends an execution it left open), a trap saved per
+ *   finalize.
  * Learnt from the host's own library, loaded here: prepare a statement, find the word that
  * points to its SQL; run it 3 and then 7 times, find the one u32 that reads 3 and then 7, as
  * sqlite3_stmt_status does, looking no further than the SQL's pointer (SQLite's Vdbe keeps
@@ -304,6 +305,9 @@ static void progs_of(struct sqlite_bpf *s, int f, struct bpf_program **entry, st
 	case SQ_PREPARE_V2: case SQ_PREPARE: /* the same arguments */
 		*entry = s->progs.iogap_sq_prep2; *ret = s->progs.iogap_sq_prep_r; break;
 	case SQ_PREPARE_V3: *entry = s->progs.iogap_sq_prep3; *ret = s->progs.iogap_sq_prep_r; break;
+	case SQ_PREPARE16: case SQ_PREPARE16_V2:
+		*entry = s->progs.iogap_sq_prep16; *ret = s->progs.iogap_sq_prep_r; break;
+	case SQ_PREPARE16_V3: *entry = s->progs.iogap_sq_prep16_3; *ret = s->progs.iogap_sq_prep_r; break;
 	case SQ_STEP: *entry = s->progs.iogap_sq_step; *ret = s->progs.iogap_sq_step_r; break;
 	case SQ_EXEC: *entry = s->progs.iogap_sq_exec; *ret = s->progs.iogap_sq_exec_r; break;
 	case SQ_FINALIZE: *entry = s->progs.iogap_sq_final; break;
@@ -516,7 +520,15 @@ void sqlite_probes_text(struct sqlite_probes *p, const void *event, size_t size)
 			return;
 	if (grow((void **)&p->texts, &p->cap_texts, p->ntexts, sizeof(*t)))
 		return;
-	sql_normalize(e->text, e->len < SQL_TEXT_MAX ? e->len : SQL_TEXT_MAX - 1, buf, sizeof(buf));
+	if (e->utf16) {
+		char utf8[SQL_TEXT_MAX * 2];   /* 255 code units: at most 3 bytes each */
+		size_t n = sql_utf16_to_utf8(e->text, e->len < SQL_TEXT_MAX ? e->len : SQL_TEXT_MAX - 1,
+					     utf8, sizeof(utf8));
+
+		sql_normalize(utf8, n, buf, sizeof(buf));
+	} else {
+		sql_normalize(e->text, e->len < SQL_TEXT_MAX ? e->len : SQL_TEXT_MAX - 1, buf, sizeof(buf));
+	}
 	if (e->truncated && strlen(buf) + 4 < sizeof(buf))
 		strcat(buf, " ...");
 	t = &p->texts[p->ntexts];
@@ -610,37 +622,65 @@ void sqlite_probes_snapshot(struct sqlite_probes *p, struct model *m)
 	}
 }
 
+struct open_stmt {
+	struct stmt_key k;
+	struct stmt_state ss;
+};
+
+static int open_stmt_cmp(const void *a, const void *b)
+{
+	return memcmp(&((const struct open_stmt *)a)->k, &((const struct open_stmt *)b)->k,
+		      sizeof(struct stmt_key));
+}
+
 /*
- * When tracing ends: every execution still open (abandoned after a row and never reset, a new
- * execution or statement at its address not come, or still running) ended at its last step,
- * as the probes would have ended it. Where sqlite3_finalize is unprobed this is how an
- * execution left open by a finalize gets its time; added to the model only, after its last
- * snapshot.
+ * When tracing ends: every execution still open (abandoned after a row and never reset, no new
+ * execution or statement come at its address, or still running) ended at its last step, as the
+ * probes would have ended it. Where sqlite3_finalize is unprobed this is how an execution left
+ * open by a finalize gets its time. Only executions begun before since_ns, when the last
+ * snapshot began (the model has their count); each statement once, though the traced processes
+ * may still run: a hash map's walk starts over when the key it stands on is removed, so the
+ * entries are gathered first and their duplicates dropped. Added to the model only, after its
+ * last snapshot.
  */
-void sqlite_probes_end_open(struct sqlite_probes *p, struct model *m)
+void sqlite_probes_end_open(struct sqlite_probes *p, struct model *m, uint64_t since_ns)
 {
 	struct stmt_key k, next, *prev = NULL;
-	struct stmt_state ss;
+	struct open_stmt *all = NULL;
+	size_t n = 0, cap = 0;
 	int fd;
 
 	if (!p->skel)
 		return;
 	fd = bpf_map__fd(p->skel->maps.stmts);
 	while (!bpf_map_get_next_key(fd, prev, &next)) {
+		struct stmt_state ss;
+
 		k = next;
 		prev = &k;
-		if (bpf_map_lookup_elem(fd, &k, &ss) || !ss.first_ts || ss.last_ts <= ss.first_ts ||
-		    !ss.idx || ss.slot >= m->ntargets)
+		if (bpf_map_lookup_elem(fd, &k, &ss) || !ss.first_ts || ss.first_ts >= since_ns ||
+		    ss.last_ts <= ss.first_ts || !ss.idx || ss.slot >= m->ntargets)
 			continue;
-		struct sql_stmt *s = target_stmt(&m->targets[ss.slot], ss.hash);
-		uint64_t d = ss.last_ts - ss.first_ts;
+		if (grow((void **)&all, &cap, n, sizeof(*all)))
+			break;
+		all[n].k = k;
+		all[n++].ss = ss;
+	}
+	if (n)
+		qsort(all, n, sizeof(*all), open_stmt_cmp);
+	for (size_t i = 0; i < n; i++) {
+		const struct stmt_state *ss = &all[i].ss;
+		struct sql_stmt *s;
+		uint64_t d = ss->last_ts - ss->first_ts;
 
-		if (!s)
+		if ((i && !open_stmt_cmp(&all[i - 1], &all[i])) ||
+		    !(s = target_stmt(&m->targets[ss->slot], ss->hash)))
 			continue;
 		s->s.stmt_ns += d;
 		s->s.stmt_ended++;
 		s->stmt_hist.b[hist_bucket(d)]++;
 	}
+	free(all);
 }
 
 /* Keeps a process's links for detach_parallel at close (or destroys them now if out of memory). */

@@ -53,9 +53,9 @@ int sqlite_probes_attach_command(struct sqlite_probes *p, struct model *m, __u32
 void sqlite_probes_text(struct sqlite_probes *p, const void *event, size_t size);
 /* Reads the SQLite maps into the model (cumulative). */
 void sqlite_probes_snapshot(struct sqlite_probes *p, struct model *m);
-/* When tracing has ended, after the last snapshot: the executions still open, ended at their
- * last step. */
-void sqlite_probes_end_open(struct sqlite_probes *p, struct model *m);
+/* When tracing has ended, after the last snapshot (begun at since_ns, CLOCK_MONOTONIC): the
+ * executions still open that began before it, ended at their last step. */
+void sqlite_probes_end_open(struct sqlite_probes *p, struct model *m, uint64_t since_ns);
 /* Drops processes that are gone (their uprobes went with them). */
 void sqlite_probes_reap(struct sqlite_probes *p);
 bool sqlite_probes_known(struct sqlite_probes *p, pid_t pid);

@@ -290,3 +290,48 @@ done:
 	out[o.keep] = 0;
 	return o.keep;
 }
+
+size_t sql_utf16_to_utf8(const void *in, size_t nbytes, char *out, size_t outlen)
+{
+	const unsigned char *b = in;
+	size_t n = nbytes / 2, o = 0;
+
+	if (!outlen)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		uint16_t u, v;
+		uint32_t c;
+		unsigned char enc[4];
+		size_t k;
+
+		memcpy(&u, b + 2 * i, 2);
+		if (!u)
+			break;
+		c = u;
+		if (u >= 0xD800 && u <= 0xDBFF && i + 1 < n) {   /* a pair's high half */
+			memcpy(&v, b + 2 * i + 2, 2);
+			if (v >= 0xDC00 && v <= 0xDFFF) {
+				c = 0x10000 + (((uint32_t)u - 0xD800) << 10) + (v - 0xDC00);
+				i++;
+			}
+		}
+		if (c >= 0xD800 && c <= 0xDFFF)
+			c = 0xFFFD;
+		if (c < 0x80) {
+			enc[0] = c, k = 1;
+		} else if (c < 0x800) {
+			enc[0] = 0xC0 | c >> 6, enc[1] = 0x80 | (c & 0x3F), k = 2;
+		} else if (c < 0x10000) {
+			enc[0] = 0xE0 | c >> 12, enc[1] = 0x80 | (c >> 6 & 0x3F), enc[2] = 0x80 | (c & 0x3F), k = 3;
+		} else {
+			enc[0] = 0xF0 | c >> 18, enc[1] = 0x80 | (c >> 12 & 0x3F), enc[2] = 0x80 | (c >> 6 & 0x3F);
+			enc[3] = 0x80 | (c & 0x3F), k = 4;
+		}
+		if (o + k >= outlen)
+			break;
+		memcpy(out + o, enc, k);
+		o += k;
+	}
+	out[o] = 0;
+	return o;
+}

@@ -18,4 +18,10 @@
  * normalized element-wise: (5) -> (?), (:id) stays. A comment counts as whitespace. */
 size_t sql_normalize(const char *sql, size_t len, char *out, size_t outlen);
 
+/* Converts nbytes of UTF-16 in the host's byte order (what sqlite3_prepare16* take; an odd last
+ * byte is dropped) to UTF-8 in out, NUL-terminated, stopping at a 0 code unit or when out is
+ * full (never in the middle of a character); a lone surrogate becomes U+FFFD. Returns the
+ * length written. */
+size_t sql_utf16_to_utf8(const void *in, size_t nbytes, char *out, size_t outlen);
+
 #endif
