@@ -174,8 +174,12 @@ elif what == "sums":
     # returns); the main thread's from main's first instruction to just before it writes the
     # report. iogap accounts a created thread from its creation (sched_wakeup_new) to its exit,
     # the main thread from its first switch after exec to its exit: a few microseconds more
-    # than the threads' own clocks see. Also: the classes add up to iogap's own span (within 0.1%:
-    # measured, a created thread's sum falls short of its span by 5-60 us).
+    # than the threads' own clocks see, and for the main thread the exec and the dynamic
+    # loader before main besides (2-3 ms here; 9 ms once on a loaded VM where entering the
+    # kernel costs 1 us), which its schedstat at main's first instruction tells (run time and
+    # run-queue delay since its fork: the tolerance for main is 2% plus that). Also: the
+    # classes add up to iogap's own span (within 0.1%: measured, a created thread's sum falls
+    # short of its span by 5-60 us).
     for w in rep["threads"] + [dict(rep["main"], name="main")]:
         th = thread(w)
         if not th:
@@ -184,7 +188,11 @@ elif what == "sums":
         d = (s - w["life_ns"]) / w["life_ns"]
         line = (f"{w['name']}: cpu + runqueue + blocked {s / MS:.3f} ms, lifetime {w['life_ns'] / MS:.3f} ms "
                 f"({d:+.3%}); span {th['span_ns'] / MS:.3f} ms; exited {th['exited']}")
-        ok = abs(d) <= 0.02 and abs(s - th["span_ns"]) <= 0.001 * th["span_ns"] and th["exited"]
+        pre = w.get("before_main_ns", 0)
+        ok = (-0.02 * w["life_ns"] <= s - w["life_ns"] <= 0.02 * w["life_ns"] + pre and
+              abs(s - th["span_ns"]) <= 0.001 * th["span_ns"] and th["exited"])
+        if pre:
+            line += f"; before main {pre / MS:.3f} ms"
         (info if ok else bad).append(line)
 elif what == "names":
     # truth: the names the threads gave themselves (PR_SET_NAME at their first instruction,
