@@ -143,9 +143,11 @@ static __always_inline struct thread_state *current_state(void)
 	return thread_state_of(bpf_get_current_task_btf());
 }
 
-/* Hashes the n bytes of text in the scratch s and sends them to user space the first time this
- * text is seen. Returns the hash (never 0). */
-static __always_inline __u64 sql_send(__u32 slot, struct sql_text_event *s, __u32 n, bool utf16)
+/* Hashes the n bytes of text in the scratch s (truncated: the statement's text goes on past
+ * them) and sends them to user space the first time this text is seen. Returns the hash (never
+ * 0). */
+static __always_inline __u64 sql_send(__u32 slot, struct sql_text_event *s, __u32 n, bool utf16,
+				      bool truncated)
 {
 	struct sql_text_event *e;
 	__u64 h = 14695981039346656037ULL;
@@ -178,7 +180,7 @@ static __always_inline __u64 sql_send(__u32 slot, struct sql_text_event *s, __u3
 	event_fill_hdr(&e->hdr, EV_SQL_TEXT, slot);
 	e->hash = h;
 	e->len = n;
-	e->truncated = n >= SQL_TEXT_MAX - 1 - utf16;
+	e->truncated = truncated;
 	e->utf16 = utf16;
 	e->pad = 0;
 	bpf_probe_read_kernel(e->text, sizeof(e->text), s->text);
@@ -202,7 +204,7 @@ static __always_inline __u64 sql_capture(__u32 slot, const char *sql, long len)
 	got = bpf_probe_read_user_str(s->text, (len & (SQL_TEXT_MAX - 1)) + 1, sql);
 	if (got <= 0)
 		return 1;
-	return sql_send(slot, s, got - 1, false);
+	return sql_send(slot, s, got - 1, false, got - 1 >= SQL_TEXT_MAX - 1);
 }
 
 /* The same for a UTF-16 text (sqlite3_prepare16*) of len bytes, or up to its 0 code unit when
@@ -211,11 +213,12 @@ static __always_inline __u64 sql_capture16(__u32 slot, const char *sql, long len
 {
 	struct sql_text_event *s;
 	__u32 zero = 0, n;
+	bool cut = len < 0 || len > SQL_TEXT_MAX - 8;   /* unless its 0 code unit comes first */
 
 	s = bpf_map_lookup_elem(&sql_scratch, &zero);
 	if (!s || !sql)
 		return 1;
-	if (len < 0 || len > SQL_TEXT_MAX - 8)
+	if (cut)
 		len = SQL_TEXT_MAX - 8;
 	n = len & (SQL_TEXT_MAX - 2);        /* even, below SQL_TEXT_MAX */
 	if (!n || bpf_probe_read_user(s->text, n & (SQL_TEXT_MAX - 2), sql))
@@ -233,12 +236,14 @@ static __always_inline __u64 sql_capture16(__u32 slot, const char *sql, long len
 			__u32 at = i * 8 + (z & 0x8000 ? 0 : z & 0x80000000ULL ? 2 :
 					    z & 0x800000000000ULL ? 4 : 6);
 
-			if (at < n)
+			if (at < n) {
 				n = at;
+				cut = false;
+			}
 			break;
 		}
 	}
-	return sql_send(slot, s, n, true);
+	return sql_send(slot, s, n, true, cut);
 }
 
 /* The entry of (slot, hash) in sq_stats, + 1, taken on first use; 0 once sq_stats is full. */
