@@ -474,6 +474,7 @@ int BPF_KRETPROBE(iogap_sq_prep_r, int rc)
 	__u64 stmt = 0, tail = 0, sql, *a;
 	long len;
 	__u32 d, slot;
+	bool utf16;
 
 	/* the entry found the target: its slot is in the state, no lookup of our own */
 	if (!(ts = current_state()) || !ts->sq_prep_depth)
@@ -493,15 +494,12 @@ int BPF_KRETPROBE(iogap_sq_prep_r, int rc)
 	len = (int)a[1];
 	if (a[3] && !bpf_probe_read_user(&tail, sizeof(tail), (void *)a[3]) && tail > sql)
 		len = tail - sql;
-	if (ts->sq_utf16[d & (SQ_PREPARE_NEST - 1)]) {
-		st.hash = sql_capture16(slot, (const char *)sql, len);
-		if (off && off->run && holds_sql16(stmt, off->zsql, sql, len))
-			st.run_off = off->run;
-	} else {
-		st.hash = sql_capture(slot, (const char *)sql, len);
-		if (off && off->run && holds_sql(stmt, off->zsql, sql, len))
-			st.run_off = off->run;
-	}
+	utf16 = ts->sq_utf16[d];
+	st.hash = utf16 ? sql_capture16(slot, (const char *)sql, len) :
+			  sql_capture(slot, (const char *)sql, len);
+	if (off && off->run && (utf16 ? holds_sql16(stmt, off->zsql, sql, len) :
+					holds_sql(stmt, off->zsql, sql, len)))
+		st.run_off = off->run;
 	/* the address of a statement finalized unseen (where SQLite's count is read,
 	 * sqlite3_finalize has no probe): an execution it left open ended at its last step */
 	old = bpf_map_lookup_elem(&stmts, &k);

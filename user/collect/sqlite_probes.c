@@ -536,8 +536,10 @@ int sqlite_probes_attach_command(struct sqlite_probes *p, struct model *m, __u32
 void sqlite_probes_text(struct sqlite_probes *p, const void *event, size_t size)
 {
 	const struct sql_text_event *e = event;
-	char buf[SQL_TEXT_MAX * 2];
+	char buf[SQL_TEXT_MAX * 2], utf8[SQL_TEXT_MAX * 2];   /* UTF-16: 252 units, 3 bytes each at most */
+	const char *text = e->text;
 	struct sq_text *t;
+	size_t len;
 
 	if (size < sizeof(*e))
 		return;
@@ -546,15 +548,12 @@ void sqlite_probes_text(struct sqlite_probes *p, const void *event, size_t size)
 			return;
 	if (grow((void **)&p->texts, &p->cap_texts, p->ntexts, sizeof(*t)))
 		return;
+	len = e->len < SQL_TEXT_MAX ? e->len : SQL_TEXT_MAX - 1;
 	if (e->utf16) {
-		char utf8[SQL_TEXT_MAX * 2];   /* 255 code units: at most 3 bytes each */
-		size_t n = sql_utf16_to_utf8(e->text, e->len < SQL_TEXT_MAX ? e->len : SQL_TEXT_MAX - 1,
-					     utf8, sizeof(utf8));
-
-		sql_normalize(utf8, n, buf, sizeof(buf));
-	} else {
-		sql_normalize(e->text, e->len < SQL_TEXT_MAX ? e->len : SQL_TEXT_MAX - 1, buf, sizeof(buf));
+		len = sql_utf16_to_utf8(e->text, len, utf8, sizeof(utf8));
+		text = utf8;
 	}
+	sql_normalize(text, len, buf, sizeof(buf));
 	if (e->truncated && strlen(buf) + 4 < sizeof(buf))
 		strcat(buf, " ...");
 	t = &p->texts[p->ntexts];
