@@ -378,6 +378,49 @@ int BPF_KPROBE(iogap_sq_prep3, void *db, const char *sql, int nbyte, unsigned in
 	return 0;
 }
 
+/* The function all of them call in the host's library (sqlite3LockAndPrepare in SQLite's
+ * source: db, sql, nbyte, flags, the statement re-prepared or NULL, ppstmt, pztail on the
+ * stack), where user space found and checked it (sqlite_probes.c, learn_inner): one probe for
+ * every prepare, whose first instruction (a push) the kernel emulates at the breakpoint, where
+ * the public functions' first (a sub or a mov) is stepped out of line, 10 us here. A prepare16's
+ * text comes here converted to UTF-8. A statement re-prepared inside sqlite3_step (a schema
+ * change) keeps its address and its execution: no statement is made then (ppstmt 0). */
+SEC("uprobe")
+int BPF_KPROBE(iogap_sq_prep_in, void *db, const char *sql, int nbyte, unsigned int flags, void *pold)
+{
+	__u64 tail = 0;
+
+	bpf_probe_read_user(&tail, sizeof(tail), (void *)(PT_REGS_SP(ctx) + 8));
+	prepare_enter((__u64)sql, nbyte, pold ? 0 : ctx->r9 /* 6th: ppstmt */, tail, false);
+	return 0;
+}
+
+/* User space's check of a function it would probe in place of public ones (learn_inner): the
+ * first seven arguments (the 7th from the stack) of each call in iogap's own process. */
+__u32 argcheck_tgid = 0;
+__u32 argcheck_n = 0;
+__u64 argcheck[SQ_ARGCHECK_MAX][7];
+
+SEC("uprobe")
+int BPF_KPROBE(iogap_sq_argcheck)
+{
+	__u32 i;
+
+	if (!argcheck_tgid || bpf_get_current_pid_tgid() >> 32 != argcheck_tgid)
+		return 0;
+	i = argcheck_n++;          /* one thread calls: user space's */
+	if (i >= SQ_ARGCHECK_MAX)
+		return 0;
+	argcheck[i][0] = PT_REGS_PARM1(ctx);
+	argcheck[i][1] = PT_REGS_PARM2(ctx);
+	argcheck[i][2] = PT_REGS_PARM3(ctx);
+	argcheck[i][3] = PT_REGS_PARM4(ctx);
+	argcheck[i][4] = PT_REGS_PARM5(ctx);
+	argcheck[i][5] = ctx->r9;
+	bpf_probe_read_user(&argcheck[i][6], sizeof(__u64), (void *)(PT_REGS_SP(ctx) + 8));
+	return 0;
+}
+
 /* sqlite3_prepare16 and _16_v2, and _16_v3: the same with UTF-16 text (user space converts it).
  * Probed also so that a statement prepared so at the address of one finalized unseen is not
  * taken for that one. */

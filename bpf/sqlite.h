@@ -64,6 +64,8 @@ struct sq_hist_row {
  * instruction). 0: not measured for that library. User space measures them on the host's
  * library (sqlite_probes.c).
  */
+#define SQ_ARGCHECK_MAX 16      /* calls user space checks a probe site with (learn_inner) */
+
 struct sq_offs {
 	__u32 zsql;
 	__u32 run;

@@ -62,10 +62,13 @@ wait_for_text() {
 
 # traced NAME CMD...: iogap trace -j -o $tmp/NAME.json -- CMD (the test's $tmp); says not ok
 # if iogap or CMD failed
+# (trace_env, VAR=VALUE for iogap's environment, holds for traced and trace_stopped_pid)
+trace_env=()
 traced() {
 	local name=$1 rc
 	shift
-	timeout --foreground -k 5 60 "$IOGAP" trace -j -o "$tmp/$name.json" -- "$@" 2>"$tmp/$name.err"
+	timeout --foreground -k 5 60 env ${trace_env[@]+"${trace_env[@]}"} "$IOGAP" trace -j -o "$tmp/$name.json" -- "$@" \
+		2>"$tmp/$name.err"
 	rc=$?
 	[[ $rc -eq 0 && -s $tmp/$name.json ]] && return 0
 	not_ok "$name: iogap exited $rc"
@@ -78,7 +81,6 @@ traced() {
 # children it forked) exited. Returns 0 then, 1 if iogap did not start, 2 if it did not end.
 # Optional: the array trace_env (VAR=VALUE for iogap's environment) and while_tracing (a
 # command run with iogap's PID once it traces, before CMD is continued).
-trace_env=()
 while_tracing=
 trace_stopped_pid() {
 	local out=$1 err=$2 wl ig

@@ -29,6 +29,7 @@
  *         executions, or a probe on sqlite3_reset, tells them apart from one long one), and 5
  *         EXPLAIN QUERY PLANs (SQLite runs no instruction for them: neither its count of
  *         executions nor sqlite3_trace_v2 sees them, the program's own count does).
+ *         A statement run 3 times, re-prepared by SQLite after a CREATE TABLE (run_reprepare).
  *         Then 20 statements each prepared, stepped 1-3 rows and finalized without a reset
  *         (executions left open by sqlite3_finalize), each at the address of the one before.
  * churn:  40000 short statements at 20000 addresses while one statement runs 20 executions
@@ -59,7 +60,8 @@
 
 enum {
 	T_CREATE_T, T_CREATE_BIG, T_FILL_BIG, T_JOURNAL, T_BEGIN, T_BEGIN_IMMEDIATE, T_INSERT,
-	T_COMMIT, T_SELECT, T_UPDATE, T_COUNT, T_SOME, T_EXPLAIN, T_FINAL, T_LONG, T_CHURN, N_TMPL
+	T_COMMIT, T_SELECT, T_UPDATE, T_COUNT, T_SOME, T_EXPLAIN, T_FINAL, T_LONG, T_CHURN, T_REPREP,
+	T_CREATE_R, N_TMPL
 };
 /* single spaces, no digits in names: the template is what a normalizer should make of the text */
 static const char *const tmpl_sql[N_TMPL] = {
@@ -80,6 +82,8 @@ static const char *const tmpl_sql[N_TMPL] = {
 	[T_FINAL] = "SELECT b FROM big WHERE a % ? = ?",
 	[T_LONG] = "SELECT a, b FROM t",
 	[T_CHURN] = "SELECT ? WHERE ?",
+	[T_REPREP] = "SELECT max(a) FROM big",
+	[T_CREATE_R] = "CREATE TABLE r(x INTEGER)",
 };
 
 struct tmpl_truth {
@@ -287,6 +291,34 @@ static void run_some(sqlite3 *db)
 }
 
 /*
+ * T_REPREP: a statement prepared once and run 3 times, with a schema change (T_CREATE_R) after
+ * the first run: SQLite re-prepares it inside its next sqlite3_step (the same address, a new
+ * program; checked with SQLITE_STMTSTATUS_REPREPARE). That re-prepare goes through SQLite's
+ * inner prepare function, which iogap may probe: it must make no new statement of it.
+ */
+static int step_counted(sqlite3 *db, sqlite3_stmt *s, int tmpl, int *first);
+
+static void run_reprepare(sqlite3 *db)
+{
+	sqlite3_stmt *s;
+
+	if (sqlite3_prepare_v2(db, tmpl_sql[T_REPREP], -1, &s, NULL) != SQLITE_OK)
+		die_db(db, "T_REPREP");
+	for (int i = 0; i < 3; i++) {
+		int first = 1;
+
+		if (i == 1)
+			STMT(db, T_CREATE_R);
+		while (step_counted(db, s, T_REPREP, &first) == SQLITE_ROW)
+			;
+		sqlite3_reset(s);
+	}
+	if (sqlite3_stmt_status(s, SQLITE_STMTSTATUS_REPREPARE, 0) != 1)
+		die("T_REPREP was not re-prepared once");
+	sqlite3_finalize(s);
+}
+
+/*
  * T_FINAL: 20 statements ("... a % 15000 = 10000", then 10001, ...: 3 rows, as T_SOME), each
  * prepared, stepped 1, 2 or 3 rows and finalized before its last step without a reset: an
  * execution left open by sqlite3_finalize; prepared in turn with sqlite3_prepare_v2,
@@ -365,6 +397,7 @@ static void mode_script(const char *path)
 	if (STMT(db, T_COUNT) != 1 || strcmp(last_text, "100"))
 		die("count(*) is not 100");
 	run_some(db);
+	run_reprepare(db);
 	run_final(db, 0, 19);
 	for (i = 0; i < 5; i++) {
 		snprintf(a, sizeof(a), "%d", 17 + i);

@@ -8,7 +8,10 @@
 source "$(dirname "$0")/../lib.sh"
 need_root "dynamic: per-template counts exact" "dynamic: step time within 10%" \
 	"dynamic: execution time within 10%" "dynamic: sqlite3_reset and sqlite3_finalize not probed" "dynamic: opens and closes" \
-	"dynamic: library" "static: per-template counts exact" "static: step time within 10%" \
+	"dynamic: library" "dynamic: prepares at their common callee" "public: per-template counts exact" \
+	"public: step time within 10%" "public: execution time within 10%" \
+	"public: sqlite3_reset and sqlite3_finalize not probed" "public: public prepares probed" "public: opens and closes" \
+	"public: library" "static: public prepares probed" "static: per-template counts exact" "static: step time within 10%" \
 	"static: execution time within 10%" "static: sqlite3_reset and sqlite3_finalize probed" \
 	"static: opens and closes" "static: library, where=static" "mount namespace: per-template counts exact" \
 	"mount namespace: in-root library path" "--pid target: per-template counts exact" "--pid target: opens" \
@@ -170,13 +173,24 @@ reset_probe() {
 	echo "$line"
 	if [[ $1 == yes ]]; then ! grep -q "$unprobed" <<<"$line"; else grep -q "$unprobed" <<<"$line"; fi
 }
+# prepare_probe inner|public ERR: the attach line says the prepares are probed at their common
+# callee (the host's library, checked by iogap at start), or not (their six public functions)
+prepare_probe() {
+	local line inner="prepares at their common callee"
+	line=$(grep "SQLite in pid" "$2") || { echo "no attach line in $2"; return 1; }
+	echo "$line"
+	if [[ $1 == inner ]]; then grep -q "$inner" <<<"$line"; else ! grep -q "$inner" <<<"$line"; fi
+}
 
 
-# 1. dynamic and static binaries as -- CMD: the script mode
-for kind in dynamic static; do
+# 1. dynamic and static binaries as -- CMD: the script mode; the dynamic one also with the six
+# public prepare functions probed (IOGAP_SQLITE_PUBLIC=1), as where the check of their common
+# callee fails: the counts must not depend on it
+for kind in dynamic public static; do
 	# a shared library is found mapped, or (launched commands) attached before ld.so maps it
-	bin=$WL where='mapped|candidate'
+	bin=$WL where='mapped|candidate' trace_env=()
 	[[ $kind == static ]] && bin=$WLS where=static
+	[[ $kind == public ]] && trace_env=(IOGAP_SQLITE_PUBLIC=1)
 	mkdir -p "$tmp/$kind"
 	if traced "$kind" "$bin" script "$tmp/$kind/db" "$tmp/$kind/rep.json"; then
 		o=$tmp/$kind.json r=$tmp/$kind/rep.json
@@ -190,10 +204,16 @@ for kind in dynamic static; do
 		else
 			check "$kind: sqlite3_reset and sqlite3_finalize not probed: executions from SQLite's own count" reset_probe no "$tmp/$kind.err"
 		fi
+		if [[ $kind == dynamic ]]; then
+			check "$kind: the prepares probed at their common callee (the host's library)" prepare_probe inner "$tmp/$kind.err"
+		else
+			check "$kind: the public prepare functions probed" prepare_probe public "$tmp/$kind.err"
+		fi
 		check "$kind: opens 1, closes 1, 1 process (vs the program's calls)" compare opens "$o" "$r"
 		check "$kind: library is the program's own mapping of sqlite3_step, where=$where" compare library "$o" "$r" "$where"
 	fi
 done
+trace_env=()
 
 # 2. private mount namespace with its own root: the library exists only inside it, at a path
 # the host does not have; the root is a tmpfs mounted in the namespace, gone with it

@@ -14,7 +14,8 @@
 #include "collect/sqlite_find.h"
 
 #define SQLITE_FUNC_NAME(id, name) [id] = name,
-const char *const sqlite_func_names[SQ_NFUNCS] = { SQLITE_FUNCS(SQLITE_FUNC_NAME) };
+const char *const sqlite_func_names[SQ_NFUNCS] = { SQLITE_FUNCS(SQLITE_FUNC_NAME)
+						     SQLITE_INNER_FUNCS(SQLITE_FUNC_NAME) };
 #undef SQLITE_FUNC_NAME
 
 struct proc {
@@ -46,11 +47,11 @@ static bool proc_gone(const struct proc *p)
 
 static int fill(struct sqlite_lib *lib, const char *path, const char *shown, enum sqlite_where where)
 {
-	uint64_t offs[SQ_NFUNCS];
+	uint64_t offs[SQ_NFUNCS] = { 0 };
 	struct stat st;
 	int n;
 
-	n = elf_func_offsets(path, sqlite_func_names, SQ_NFUNCS, offs);
+	n = elf_func_offsets(path, sqlite_func_names, SQ_NPUBLIC, offs);
 	if (n < 0)
 		return n;
 	if (!offs[SQ_STEP] || (!offs[SQ_PREPARE_V2] && !offs[SQ_PREPARE_V3]))

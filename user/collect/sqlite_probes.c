@@ -1,6 +1,8 @@
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -109,6 +111,23 @@ static void link_destroy(struct sq_link *k)
 	k->fd = -1;
 }
 
+/* One link of prog at the n offsets off of path in process pid: a uprobe_multi link, or
+ * libbpf's perf-event one (n must be 1 then). 0 or -errno. */
+static int link_attach(const struct sqlite_probes *p, struct bpf_program *prog, pid_t pid,
+		       const char *path, const __u64 *off, int n, bool ret, struct sq_link *k)
+{
+	LIBBPF_OPTS(bpf_uprobe_opts, uo, .retprobe = ret);
+
+	k->l = NULL;
+	k->fd = -1;
+	if (p->multi) {
+		k->fd = uprobe_multi_attach(prog, pid, path, off, n, ret);
+		return k->fd < 0 ? k->fd : 0;
+	}
+	k->l = bpf_program__attach_uprobe_opts(prog, pid, path, off[0], &uo);
+	return k->l ? 0 : -errno;
+}
+
 struct sq_text {
 	uint64_t hash;
 	char *sql;
@@ -157,6 +176,166 @@ static int u32_places(const void *stmt, uint32_t end, uint32_t want, uint32_t *c
 	}
 	return k;
 }
+
+/* The targets of the call and jmp rel32 byte patterns in the first 64 bytes of the function at
+ * file offset off (every 0xe8 or 0xe9, decoded or not), into t; how many. */
+static int call_targets(int fd, uint64_t off, uint64_t *t, int max)
+{
+	unsigned char b[64];
+	ssize_t n = pread(fd, b, sizeof(b), off);
+	int k = 0;
+
+	for (ssize_t i = 0; i + 5 <= n && k < max; i++)
+		if (b[i] == 0xe8 || b[i] == 0xe9) {
+			int32_t rel;
+
+			memcpy(&rel, b + i + 1, sizeof(rel));
+			t[k++] = off + i + 5 + (int64_t)rel;
+		}
+	return k;
+}
+
+/* The one target that the functions at the n file offsets fo all have among their
+ * call_targets, and whose first instruction is a push (which the kernel emulates at a
+ * breakpoint, x86-64: 0x50-0x57, after a REX.B prefix for r8-r15); 0 if none. */
+static uint64_t common_callee(const char *path, const uint64_t *fo, int n)
+{
+	enum { MAXT = 16 };
+	uint64_t t[4][MAXT], found = 0;
+	int nt[4], fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return 0;
+	for (int f = 0; f < n && f < 4; f++)
+		nt[f] = fo[f] ? call_targets(fd, fo[f], t[f], MAXT) : 0;
+	for (int i = 0; n > 0 && n <= 4 && i < nt[0] && !found; i++) {
+		bool all = true;
+
+		for (int f = 1; f < n && all; f++) {
+			all = false;
+			for (int j = 0; j < nt[f]; j++)
+				all = all || t[f][j] == t[0][i];
+		}
+		if (all)
+			found = t[0][i];
+	}
+	if (found) {
+		unsigned char b[2];
+
+		if (pread(fd, b, sizeof(b), found) != (ssize_t)sizeof(b) ||
+		    ((b[0] == 0x41 ? b[1] : b[0]) & 0xf8) != 0x50)
+			found = 0;
+	}
+	close(fd);
+	return found;
+}
+
+/* Does the argument check's hit i (iogap_sq_argcheck) hold these (ANY: not compared)? */
+#define ANY UINT64_MAX
+static bool hit_is(const struct sqlite_bpf *s, __u32 i, uint64_t sql, int nbyte, uint64_t pold,
+		   uint64_t ppstmt, uint64_t pztail)
+{
+	const __u64 *a = s->bss->argcheck[i];
+
+	return (sql == ANY || a[1] == sql) && (int)a[2] == nbyte && a[4] == pold &&
+	       (ppstmt == ANY || a[5] == ppstmt) && (pztail == ANY || a[6] == pztail);
+}
+
+/*
+ * Every public prepare of SQLite (sqlite3_prepare, _v2, _v3, and through sqlite3Prepare16 the
+ * UTF-16 ones) calls one inner function, sqlite3LockAndPrepare(db, sql, nbyte, flags, pold,
+ * ppstmt, pztail), which the re-prepare inside sqlite3_step calls too, with the statement as
+ * pold. In Debian's library the public functions begin with a sub or a mov, which the kernel
+ * steps out of line at a breakpoint (a trap and a single-step), and the inner one with a push,
+ * which it emulates: empty programs on sqlite3_prepare_v2's entry and return took a prepare
+ * from 6.7 to 16.7 us on this class of VM, on the inner function's from 6.7 to 7.7 (measured).
+ * So where the host's library has it, that function is probed in place of the six: found as
+ * the one target of a call or jmp rel32 that sqlite3_prepare, _v2 and _v3 share in their first
+ * bytes (common_callee), then checked in iogap's own process: a probe on it must see each of a
+ * set of prepares once, with the arguments given where the signature says, and a re-prepare
+ * with the statement as pold. Otherwise the public functions are probed. Returns the offset or
+ * 0. (The check's link is kept until close: a detach waits for the kernel.)
+ */
+static uint64_t learn_inner(struct sqlite_probes *p, void *h, const char *path, void *db)
+{
+	typedef int (*prep_fn)(void *, const char *, int, void **, const char **);
+	typedef int (*prep3_fn)(void *, const char *, int, unsigned int, void **, const char **);
+	typedef int (*prep16_fn)(void *, const void *, int, void **, const void **);
+	typedef int (*exec_fn)(void *, const char *, void *, void *, char **);
+	typedef int (*stmt_fn)(void *);
+	static const char sql[] = "SELECT x FROM iogap_check /* iogap */";
+	static const char *const names[3] = { "sqlite3_prepare", "sqlite3_prepare_v2", "sqlite3_prepare_v3" };
+	prep_fn v1 = (prep_fn)dlsym(h, names[0]), v2 = (prep_fn)dlsym(h, names[1]);
+	prep3_fn v3 = (prep3_fn)dlsym(h, names[2]);
+	prep16_fn u2 = (prep16_fn)dlsym(h, "sqlite3_prepare16_v2");
+	exec_fn ex = (exec_fn)dlsym(h, "sqlite3_exec");
+	stmt_fn step = (stmt_fn)dlsym(h, "sqlite3_step"), fin = (stmt_fn)dlsym(h, "sqlite3_finalize");
+	struct sqlite_bpf *s = p->skel;
+	uint64_t fo[3], off;
+	__u64 at;
+	uint16_t sql16[sizeof(sql)];
+	const int part = (int)(strstr(sql, " /*") - sql);   /* the statement without its comment */
+	void *st = NULL, *old = NULL;
+	const char *tail = NULL;
+	const void *tail16 = NULL;
+	struct sq_link k;
+	bool ok = true;
+
+#if !defined(__x86_64__)
+	return 0;
+#endif
+	if (getenv("IOGAP_SQLITE_PUBLIC") || !v1 || !v2 || !v3 || !u2 || !ex || !step || !fin ||
+	    !s->bss || elf_func_offsets(path, names, 3, fo) != 3 || !(off = common_callee(path, fo, 3)))
+		return 0;
+	for (size_t i = 0; i < sizeof(sql); i++)
+		sql16[i] = (unsigned char)sql[i];
+	/* the table, and the schema loaded (which prepares a statement of its own) */
+	if (ex(db, "CREATE TABLE iogap_check(x)", NULL, NULL, NULL))
+		return 0;
+	s->bss->argcheck_n = 0;
+	s->bss->argcheck_tgid = getpid();
+	at = off;
+	if (link_attach(p, s->progs.iogap_sq_argcheck, getpid(), path, &at, 1, false, &k))
+		return 0;
+	/* each prepare: one hit, with its arguments */
+#define ONE(call, ...) do { \
+		__u32 i = s->bss->argcheck_n; \
+		ok = ok && !(call) && st && s->bss->argcheck_n == i + 1 && hit_is(s, i, __VA_ARGS__); \
+		if (st) \
+			fin(st); \
+		st = NULL; \
+	} while (0)
+	ONE(v2(db, sql, part, &st, &tail), (uintptr_t)sql, part, 0, (uintptr_t)&st, (uintptr_t)&tail);
+	ONE(v3(db, sql, -1, 0, &st, NULL), (uintptr_t)sql, -1, 0, (uintptr_t)&st, 0);
+	ONE(v1(db, sql, -1, &st, &tail), (uintptr_t)sql, -1, 0, (uintptr_t)&st, (uintptr_t)&tail);
+	ONE(u2(db, sql16, -1, &st, &tail16), ANY, -1, 0, (uintptr_t)&st, ANY);  /* the UTF-8 copy */
+#undef ONE
+	/* a schema change, then a step of a statement prepared before it: re-prepared, pold set */
+	if (ok && !v2(db, sql, -1, &old, NULL) && old) {
+		__u32 i, j;
+
+		ok = !ex(db, "CREATE TABLE iogap_check2(x)", NULL, NULL, NULL);
+		i = s->bss->argcheck_n;
+		step(old);
+		for (j = i; ok && j < s->bss->argcheck_n && j < SQ_ARGCHECK_MAX; j++)
+			if (hit_is(s, j, ANY, -1, (uintptr_t)old, ANY, ANY))
+				break;
+		ok = ok && j < s->bss->argcheck_n && j < SQ_ARGCHECK_MAX;
+		fin(old);
+	} else {
+		ok = false;
+	}
+	s->bss->argcheck_tgid = 0;
+	if (!grow((void **)&p->dead, &p->cap_dead, p->ndead, sizeof(*p->dead)))
+		p->dead[p->ndead++] = k;
+	else
+		link_destroy(&k);
+	if (p->verbose)
+		fprintf(stderr, "iogap: SQLite: the prepares' common callee at +0x%" PRIx64 " of %s: %s\n",
+			off, path, ok ? "checked, probed in their place" : "failed the check, not used");
+	return ok ? off : 0;
+}
+#undef ANY
 
 /*
  * Where a statement of the host's libsqlite3 keeps two things, which depends on the build:
@@ -227,6 +406,7 @@ static void learn_offsets(struct sqlite_probes *p)
 		if (p->offs.zsql) {       /* and the count's, if found */
 			p->host_dev = st.st_dev;
 			p->host_ino = st.st_ino;
+			p->prep_in = learn_inner(p, h, real, db);
 		}
 	}
 	if (stmt)
@@ -314,7 +494,8 @@ static void progs_of(struct sqlite_bpf *s, int f, struct bpf_program **entry, st
 	case SQ_FINALIZE: *entry = s->progs.iogap_sq_final; break;
 	case SQ_RESET: *entry = s->progs.iogap_sq_reset; break;
 	case SQ_OPEN_V2: case SQ_OPEN: *entry = s->progs.iogap_sq_open; *ret = s->progs.iogap_sq_open_r; break;
-	case SQ_CLOSE: case SQ_CLOSE_V2: *entry = s->progs.iogap_sq_close; break;
+	case SQ_PREPARE_IN: *entry = s->progs.iogap_sq_prep_in; *ret = s->progs.iogap_sq_prep_r; break;
+	case SQ_CLOSE: case SQ_CLOSE_V2: case SQ_CLOSE_IN: *entry = s->progs.iogap_sq_close; break;
 	}
 }
 
@@ -363,12 +544,20 @@ static int attach_lib(struct sqlite_probes *p, struct model *m, __u32 slot, pid_
 	 * each on a VM where a breakpoint trap costs 6 us) */
 	struct { struct bpf_program *prog; bool ret; int n, f[SQ_NFUNCS]; __u64 off[SQ_NFUNCS]; }
 		g[2 * SQ_NFUNCS];
+	uint64_t offs[SQ_NFUNCS];
 	int ng = 0;
 
+	memcpy(offs, lib->offs, sizeof(offs));
+	if (host && p->prep_in) {
+		/* one probe for the six prepares, at their common callee (learn_inner) */
+		for (int f = SQ_PREPARE_V2; f <= SQ_PREPARE16_V3; f++)
+			offs[f] = 0;
+		offs[SQ_PREPARE_IN] = p->prep_in;
+	}
 	for (int f = 0; f < SQ_NFUNCS; f++) {
 		struct bpf_program *progs[2];
 
-		if (!lib->offs[f] || ((f == SQ_RESET || f == SQ_FINALIZE) && host && p->offs.run))
+		if (!offs[f] || ((f == SQ_RESET || f == SQ_FINALIZE) && host && p->offs.run))
 			continue;
 		progs_of(p->skel, f, &progs[0], &progs[1]);
 		for (int r = 0; r < 2 && progs[r]; r++) {
@@ -382,24 +571,16 @@ static int attach_lib(struct sqlite_probes *p, struct model *m, __u32 slot, pid_
 				g[ng++].n = 0;
 			}
 			g[i].f[g[i].n] = f;
-			g[i].off[g[i].n++] = lib->offs[f];
+			g[i].off[g[i].n++] = offs[f];
 		}
 	}
 	for (int i = 0; i < ng && !err; i++) {
 		/* perf-event uprobes: one per function */
 		for (int j = 0; j < (p->multi ? 1 : g[i].n) && !err; j++) {
-			struct sq_link k = { .l = NULL, .fd = -1 };
+			struct sq_link k;
 
-			if (p->multi) {
-				k.fd = uprobe_multi_attach(g[i].prog, pid, lib->path, g[i].off, g[i].n, g[i].ret);
-				err = k.fd < 0 ? k.fd : 0;
-			} else {
-				LIBBPF_OPTS(bpf_uprobe_opts, uo, .retprobe = g[i].ret);
-
-				k.l = bpf_program__attach_uprobe_opts(g[i].prog, pid, lib->path,
-								      g[i].off[j], &uo);
-				err = k.l ? 0 : -errno;
-			}
+			err = link_attach(p, g[i].prog, pid, lib->path, &g[i].off[j], p->multi ? g[i].n : 1,
+					  g[i].ret, &k);
 			if (err) {
 				fprintf(stderr, "iogap: cannot attach to %s in pid %d (%s): %s\n",
 					sqlite_func_names[g[i].f[j]], pid, lib->shown, strerror(-err));
@@ -423,11 +604,11 @@ static int attach_lib(struct sqlite_probes *p, struct model *m, __u32 slot, pid_
 		t->sq.where = where_names[lib->where];
 	}
 	if (lib->where != SQW_CANDIDATE)
-		fprintf(stderr, "iogap: +%.2fs SQLite in pid %d of %s: %s (%s, %d probes%s)\n",
+		fprintf(stderr, "iogap: +%.2fs SQLite in pid %d of %s: %s (%s, %d probes%s%s)\n",
 		(collector_now_ns() - m->start_ns) / 1e9 * (m->start_ns != 0), pid, t->name, lib->shown,
 		where_names[lib->where], pr->nprobes,
 		host && p->offs.run ? "; executions from SQLite's own count, sqlite3_reset and "
-		"sqlite3_finalize unprobed" : "");
+		"sqlite3_finalize unprobed" : "", host && p->prep_in ? "; prepares at their common callee" : "");
 	return 1;
 }
 
@@ -481,7 +662,7 @@ int sqlite_probes_attach_file(struct sqlite_probes *p, struct model *m, __u32 sl
 	}
 	if (stat(lib.path, &st))
 		return -errno;
-	if (elf_func_offsets(lib.path, sqlite_func_names, SQ_NFUNCS, lib.offs) <= 0 || !lib.offs[SQ_STEP])
+	if (elf_func_offsets(lib.path, sqlite_func_names, SQ_NPUBLIC, lib.offs) <= 0 || !lib.offs[SQ_STEP])
 		return 0;
 	lib.dev = st.st_dev;
 	lib.ino = st.st_ino;
@@ -520,7 +701,7 @@ int sqlite_probes_attach_command(struct sqlite_probes *p, struct model *m, __u32
 	/* statically linked: the executable has the functions itself */
 	if (exe[0]) {
 		memset(&lib, 0, sizeof(lib));
-		n = elf_func_offsets(exe, sqlite_func_names, SQ_NFUNCS, lib.offs);
+		n = elf_func_offsets(exe, sqlite_func_names, SQ_NPUBLIC, lib.offs);
 		if (n > 0 && lib.offs[SQ_STEP] && !stat(exe, &st)) {
 			snprintf(lib.path, sizeof(lib.path), "%s", exe);
 			snprintf(lib.shown, sizeof(lib.shown), "%s", exe);

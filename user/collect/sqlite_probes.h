@@ -25,6 +25,8 @@ struct sqlite_probes {
 	 * sqlite3_reset when the count's place is known */
 	struct sq_offs offs;
 	uint64_t host_dev, host_ino;
+	uint64_t prep_in;         /* the host's library: its prepares' common callee, probed in their
+	                             place (learn_inner in sqlite_probes.c); 0: the public ones */
 	/* links of processes gone: destroyed at close, all at once (each uprobe detach waits for
 	 * the kernel ~0.1 s; meanwhile a dead process's uprobes cost nobody anything) */
 	struct sq_link *dead;
