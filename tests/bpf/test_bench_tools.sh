@@ -6,7 +6,8 @@
 # Not a measurement: the figures of such short runs mean nothing on a shared machine.
 source "$(dirname "$0")/../lib.sh"
 need_root "the floor loader builds" "floor.bpf.o loads and attaches" "floor_sqlite.bpf.o loads and attaches" \
-	"floor_apps.bpf.o loads and attaches" "sqlite_run prints its table" "switches prints its table"
+	"floor_apps.bpf.o loads and attaches" "floor_prepare.bpf.o loads and attaches" "sqlite_run prints its table" \
+	"sqlite_run prints its prepare table" "switches prints its table"
 cd "$ROOT" || exit 1
 tmp=$(mktemp -d /tmp/iogap-test.XXXXXX)
 on_exit rm -rf "$tmp"
@@ -24,7 +25,9 @@ loaded_floor() { bpftool prog show 2>/dev/null | awk '{ for (i = 1; i < NF; i++)
 cc -O2 -o "$tmp/floor" tools/bench/overhead/floor.c -lbpf 2>"$tmp/cc.err"
 check "the floor loader builds" test -x "$tmp/floor"
 before=$(loaded_floor | wc -l)
-for obj in floor floor_sqlite floor_apps; do
+# the prepare probe of floor_apps and floor_prepare (bare uprobe sections) where floor.c is told
+export FLOOR_UPROBE="$lib:sqlite3_prepare_v2"
+for obj in floor floor_sqlite floor_apps floor_prepare; do
 	if ! clang -g -O2 -target bpf -D__TARGET_ARCH_x86 -DSQLITE_LIB="\"$lib\"" -I. \
 		-c "tools/bench/overhead/$obj.bpf.c" -o "$tmp/$obj.bpf.o" 2>"$tmp/$obj.err"; then
 		not_ok "$obj.bpf.c builds"
@@ -49,6 +52,8 @@ rc=$?
 check "sqlite_run prints its table: a row per database with 8 figures, iogap saw the steps (exit $rc)" \
 	bash -c '[[ $1 -eq 0 ]] && ! grep -q WARNING "$2" &&
 		[[ $(grep -cE "^\| (:memory:|\S+sqlite_step\.db) (\| -?[0-9]+\.[0-9]+ ){8}\|$" "$2") -eq 2 ]]' _ $rc "$tmp/sq.out"
+check "sqlite_run prints its prepare table: none, public, iogap, iogap-public rows with figures" \
+	bash -c 'for m in none public iogap iogap-public; do grep -qE "^\| $m \| [0-9]+\.[0-9]+ \| (-|-?[0-9]+\.[0-9]+) \|$" "$1" || exit 1; done' _ "$tmp/sq.out"
 [[ $rc -eq 0 ]] || sed 's/^/# /' "$tmp/sq.out" | tail -20
 
 # switches: 1 round of 2000 round trips; a row per side

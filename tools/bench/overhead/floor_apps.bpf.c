@@ -12,9 +12,6 @@ int floor_switch(void *ctx) { return 0; }
 SEC("tp_btf/sched_wakeup")
 int floor_wakeup(void *ctx) { return 0; }
 
-/* the prepare: where iogap probes it, FLOOR_UPROBE (floor.c), the host library's prepares'
- * common callee when iogap's check of it passed, else sqlite3_prepare_v2 (the apps' prepare) */
-SEC("uprobe")
-int floor_prep(void *ctx) { return 0; }
-SEC("uretprobe")
-int floor_prep_r(void *ctx) { return 0; }
+/* the prepare, where iogap probes it (FLOOR_UPROBE) */
+#define FLOOR_PREPARE_INCLUDED
+#include "floor_prepare.bpf.c"
