@@ -107,3 +107,73 @@ out:
 	close(fd);
 	return err;
 }
+
+/* The targets of the call and jmp rel32 byte patterns in the first 64 bytes of the function at
+ * file offset off (every 0xe8 or 0xe9, decoded or not), into t; how many. */
+static int call_targets(int fd, uint64_t off, uint64_t *t, int max)
+{
+	unsigned char b[64];
+	ssize_t n = pread(fd, b, sizeof(b), off);
+	int k = 0;
+
+	for (ssize_t i = 0; i + 5 <= n && k < max; i++)
+		if (b[i] == 0xe8 || b[i] == 0xe9) {
+			int32_t rel;
+
+			memcpy(&rel, b + i + 1, sizeof(rel));
+			t[k++] = off + i + 5 + (int64_t)rel;
+		}
+	return k;
+}
+
+uint64_t elf_common_callee(int fd, const uint64_t *fo, int n)
+{
+	enum { MAXT = 16 };
+	uint64_t t[4][MAXT], found = 0;
+	unsigned char b[2];
+	int nt[4];
+
+	for (int f = 0; f < n && f < 4; f++)
+		nt[f] = fo[f] ? call_targets(fd, fo[f], t[f], MAXT) : 0;
+	for (int i = 0; n > 0 && n <= 4 && i < nt[0] && !found; i++) {
+		bool all = true;
+
+		for (int f = 1; f < n && all; f++) {
+			all = false;
+			for (int j = 0; j < nt[f]; j++)
+				all = all || t[f][j] == t[0][i];
+		}
+		if (all)
+			found = t[0][i];
+	}
+	if (found && (pread(fd, b, sizeof(b), found) != (ssize_t)sizeof(b) ||
+		      ((b[0] == 0x41 ? b[1] : b[0]) & 0xf8) != 0x50))
+		found = 0;
+	return found;
+}
+
+uint64_t elf_emulated_site(int fd, uint64_t off)
+{
+	unsigned char b[16];
+	ssize_t n = pread(fd, b, sizeof(b), off), i = 0;
+
+	while (i < n) {
+		unsigned char op = b[i], o;
+		bool rex = (op & 0xf0) == 0x40;
+		ssize_t j = i + rex;
+
+		if (op == 0xe8 || op == 0xe9 || op == 0xeb || (op & 0xf8) == 0x50 ||
+		    (op == 0x41 && j < n && (b[j] & 0xf8) == 0x50))
+			return off + i;
+		if (j >= n)
+			return 0;
+		o = b[j];
+		if ((o == 0x31 || o == 0x33 || o == 0x89 || o == 0x8b) && j + 1 < n && (b[j + 1] & 0xc0) == 0xc0)
+			i = j + 2;                     /* xor or mov, register to register */
+		else if ((o & 0xf8) == 0xb8 && !(rex && (op & 0x08)))
+			i = j + 5;                     /* mov $imm32 to a register (not REX.W: imm64) */
+		else
+			return 0;
+	}
+	return 0;
+}

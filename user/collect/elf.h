@@ -12,4 +12,18 @@
  * A global or weak symbol is preferred to a local one of the same name (in either table). */
 int elf_func_offsets(const char *path, const char *const *names, int n, uint64_t *offs);
 
+/*
+ * x86-64 code at file offsets of the file open at fd, for the sites where a uprobe costs least:
+ * the kernel emulates a push, a call or jmp rel32 and a jmp rel8 at a breakpoint, and steps
+ * most other instructions out of line (a trap and a single-step more).
+ * elf_common_callee: the one target of a call or jmp rel32 byte pattern (0xe8, 0xe9, decoded or
+ * not) that the functions at the n (at most 4) offsets fo all have in their first 64 bytes, if
+ * its first instruction is a push (0x50-0x57, after a REX.B prefix for r8-r15); else 0.
+ * elf_emulated_site: the offset of the first emulated instruction in the straight-line start of
+ * the function at off, past only decoded register-to-register xors and moves and 32-bit
+ * immediate moves, in its first 16 bytes; else 0. For a probe that reads no argument.
+ */
+uint64_t elf_common_callee(int fd, const uint64_t *fo, int n);
+uint64_t elf_emulated_site(int fd, uint64_t off);
+
 #endif

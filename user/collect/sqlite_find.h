@@ -16,10 +16,10 @@
 	X(SQ_RESET, "sqlite3_reset") X(SQ_OPEN_V2, "sqlite3_open_v2") X(SQ_OPEN, "sqlite3_open") \
 	X(SQ_CLOSE, "sqlite3_close") X(SQ_CLOSE_V2, "sqlite3_close_v2")
 
-/* Functions of the host's library probed in place of public ones where they cost fewer traps,
- * found and checked by sqlite_probes.c (learn_inner), never by symbol (the names are those of
- * SQLite's source, for messages). */
-#define SQLITE_INNER_FUNCS(X) X(SQ_PREPARE_IN, "sqlite3LockAndPrepare") X(SQ_CLOSE_IN, "sqlite3Close")
+/* A function of the host's library probed in place of public ones where it costs less, found
+ * and checked by sqlite_probes.c (learn_sites), never by symbol (the name is that of SQLite's
+ * source, for messages). */
+#define SQLITE_INNER_FUNCS(X) X(SQ_PREPARE_IN, "sqlite3LockAndPrepare")
 
 #define SQLITE_FUNC_ENUM(id, name) id,
 enum sqlite_func { SQLITE_FUNCS(SQLITE_FUNC_ENUM) SQLITE_INNER_FUNCS(SQLITE_FUNC_ENUM) SQ_NFUNCS };

@@ -177,59 +177,6 @@ static int u32_places(const void *stmt, uint32_t end, uint32_t want, uint32_t *c
 	return k;
 }
 
-/* The targets of the call and jmp rel32 byte patterns in the first 64 bytes of the function at
- * file offset off (every 0xe8 or 0xe9, decoded or not), into t; how many. */
-static int call_targets(int fd, uint64_t off, uint64_t *t, int max)
-{
-	unsigned char b[64];
-	ssize_t n = pread(fd, b, sizeof(b), off);
-	int k = 0;
-
-	for (ssize_t i = 0; i + 5 <= n && k < max; i++)
-		if (b[i] == 0xe8 || b[i] == 0xe9) {
-			int32_t rel;
-
-			memcpy(&rel, b + i + 1, sizeof(rel));
-			t[k++] = off + i + 5 + (int64_t)rel;
-		}
-	return k;
-}
-
-/* The one target that the functions at the n file offsets fo all have among their
- * call_targets, and whose first instruction is a push (which the kernel emulates at a
- * breakpoint, x86-64: 0x50-0x57, after a REX.B prefix for r8-r15); 0 if none. */
-static uint64_t common_callee(const char *path, const uint64_t *fo, int n)
-{
-	enum { MAXT = 16 };
-	uint64_t t[4][MAXT], found = 0;
-	int nt[4], fd = open(path, O_RDONLY | O_CLOEXEC);
-
-	if (fd < 0)
-		return 0;
-	for (int f = 0; f < n && f < 4; f++)
-		nt[f] = fo[f] ? call_targets(fd, fo[f], t[f], MAXT) : 0;
-	for (int i = 0; n > 0 && n <= 4 && i < nt[0] && !found; i++) {
-		bool all = true;
-
-		for (int f = 1; f < n && all; f++) {
-			all = false;
-			for (int j = 0; j < nt[f]; j++)
-				all = all || t[f][j] == t[0][i];
-		}
-		if (all)
-			found = t[0][i];
-	}
-	if (found) {
-		unsigned char b[2];
-
-		if (pread(fd, b, sizeof(b), found) != (ssize_t)sizeof(b) ||
-		    ((b[0] == 0x41 ? b[1] : b[0]) & 0xf8) != 0x50)
-			found = 0;
-	}
-	close(fd);
-	return found;
-}
-
 /* Does the argument check's hit i (iogap_sq_argcheck) hold these (ANY: not compared)? */
 #define ANY UINT64_MAX
 static bool hit_is(const struct sqlite_bpf *s, __u32 i, uint64_t sql, int nbyte, uint64_t pold,
@@ -237,67 +184,90 @@ static bool hit_is(const struct sqlite_bpf *s, __u32 i, uint64_t sql, int nbyte,
 {
 	const __u64 *a = s->bss->argcheck[i];
 
-	return (sql == ANY || a[1] == sql) && (int)a[2] == nbyte && a[4] == pold &&
-	       (ppstmt == ANY || a[5] == ppstmt) && (pztail == ANY || a[6] == pztail);
+	return i < SQ_ARGCHECK_MAX && (sql == ANY || a[1] == sql) && (int)a[2] == nbyte &&
+	       a[4] == pold && (ppstmt == ANY || a[5] == ppstmt) && (pztail == ANY || a[6] == pztail);
+}
+
+/* Are the hits since from exactly one, whose first argument is db (a close's)? */
+static bool one_close(const struct sqlite_bpf *s, __u32 from, void *db)
+{
+	return s->bss->argcheck_n == from + 1 && from < SQ_ARGCHECK_MAX &&
+	       s->bss->argcheck[from][0] == (uintptr_t)db;
 }
 
 /*
- * Every public prepare of SQLite (sqlite3_prepare, _v2, _v3, and through sqlite3Prepare16 the
- * UTF-16 ones) calls one inner function, sqlite3LockAndPrepare(db, sql, nbyte, flags, pold,
- * ppstmt, pztail), which the re-prepare inside sqlite3_step calls too, with the statement as
- * pold. In Debian's library the public functions begin with a sub or a mov, which the kernel
- * steps out of line at a breakpoint (a trap and a single-step), and the inner one with a push,
- * which it emulates: empty programs on sqlite3_prepare_v2's entry and return took a prepare
- * from 6.7 to 16.7 us on this class of VM, on the inner function's from 6.7 to 7.7 (measured).
- * So where the host's library has it, that function is probed in place of the six: found as
- * the one target of a call or jmp rel32 that sqlite3_prepare, _v2 and _v3 share in their first
- * bytes (common_callee), then checked in iogap's own process: a probe on it must see each of a
- * set of prepares once, with the arguments given where the signature says, and a re-prepare
- * with the statement as pold. Otherwise the public functions are probed. Returns the offset or
- * 0. (The check's link is kept until close: a detach waits for the kernel.)
+ * Probe sites in the host's library where the kernel emulates the instruction at the
+ * breakpoint instead of stepping it out of line (a trap and a single-step: ~10 us more per
+ * hit on this class of VM, measured), checked in iogap's own process; p->prep_in and
+ * p->close_at get those that pass (0: the public functions' entries are probed).
+ * - The prepares. Every public one (sqlite3_prepare, _v2, _v3, and through sqlite3Prepare16
+ *   the UTF-16 ones) calls one inner function, sqlite3LockAndPrepare(db, sql, nbyte, flags,
+ *   pold, ppstmt, pztail), which the re-prepare inside sqlite3_step calls too, with the
+ *   statement as pold. In Debian's library the public functions begin with a sub or a mov, the
+ *   inner one with a push: empty programs on sqlite3_prepare_v2's entry and return took a
+ *   prepare from 6.7 to 16.7 us, on the inner function's from 6.7 to 7.7. It is found as the
+ *   one target of a call or jmp rel32 that sqlite3_prepare, _v2 and _v3 share in their first
+ *   bytes (elf_common_callee) and checked: a probe on it must see each of a set of prepares once,
+ *   with the arguments given where the signature says, and a re-prepare with pold set.
+ * - sqlite3_close and sqlite3_close_v2 (whose probe reads no argument): at the jmp after their
+ *   first instruction (elf_emulated_site); checked: one hit per close, db still in its register.
+ * The check's links are kept until close (a detach waits for the kernel).
  */
-static uint64_t learn_inner(struct sqlite_probes *p, void *h, const char *path, void *db)
+static void learn_sites(struct sqlite_probes *p, void *h, const char *path, void *db)
 {
+	typedef int (*open_fn)(const char *, void **, int, const char *);
 	typedef int (*prep_fn)(void *, const char *, int, void **, const char **);
 	typedef int (*prep3_fn)(void *, const char *, int, unsigned int, void **, const char **);
 	typedef int (*prep16_fn)(void *, const void *, int, void **, const void **);
 	typedef int (*exec_fn)(void *, const char *, void *, void *, char **);
 	typedef int (*stmt_fn)(void *);
 	static const char sql[] = "SELECT x FROM iogap_check /* iogap */";
-	static const char *const names[3] = { "sqlite3_prepare", "sqlite3_prepare_v2", "sqlite3_prepare_v3" };
+	static const char *const names[5] = { "sqlite3_prepare", "sqlite3_prepare_v2", "sqlite3_prepare_v3",
+					       "sqlite3_close", "sqlite3_close_v2" };
+	open_fn op = (open_fn)dlsym(h, "sqlite3_open_v2");
 	prep_fn v1 = (prep_fn)dlsym(h, names[0]), v2 = (prep_fn)dlsym(h, names[1]);
 	prep3_fn v3 = (prep3_fn)dlsym(h, names[2]);
 	prep16_fn u2 = (prep16_fn)dlsym(h, "sqlite3_prepare16_v2");
 	exec_fn ex = (exec_fn)dlsym(h, "sqlite3_exec");
 	stmt_fn step = (stmt_fn)dlsym(h, "sqlite3_step"), fin = (stmt_fn)dlsym(h, "sqlite3_finalize");
+	stmt_fn cl[2] = { (stmt_fn)dlsym(h, names[3]), (stmt_fn)dlsym(h, names[4]) };
 	struct sqlite_bpf *s = p->skel;
-	uint64_t fo[3], off;
-	__u64 at;
+	uint64_t fo[5];
+	__u64 at[3];
 	uint16_t sql16[sizeof(sql)];
 	const int part = (int)(strstr(sql, " /*") - sql);   /* the statement without its comment */
 	void *st = NULL, *old = NULL;
 	const char *tail = NULL;
 	const void *tail16 = NULL;
-	struct sq_link k;
+	struct sq_link k[3];
+	int nat = 0, fd;
 	bool ok = true;
 
 #if !defined(__x86_64__)
-	return 0;
+	return;
 #endif
-	if (getenv("IOGAP_SQLITE_PUBLIC") || !v1 || !v2 || !v3 || !u2 || !ex || !step || !fin ||
-	    !s->bss || elf_func_offsets(path, names, 3, fo) != 3 || !(off = common_callee(path, fo, 3)))
-		return 0;
+	if (getenv("IOGAP_SQLITE_PUBLIC") || !op || !v1 || !v2 || !v3 || !u2 || !ex || !step || !fin ||
+	    !cl[0] || !cl[1] || !s->bss || elf_func_offsets(path, names, 5, fo) != 5 ||
+	    (fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return;
+	at[0] = elf_common_callee(fd, fo, 3);
+	at[1] = elf_emulated_site(fd, fo[3]);
+	at[2] = elf_emulated_site(fd, fo[4]);
+	close(fd);
 	for (size_t i = 0; i < sizeof(sql); i++)
 		sql16[i] = (unsigned char)sql[i];
 	/* the table, and the schema loaded (which prepares a statement of its own) */
 	if (ex(db, "CREATE TABLE iogap_check(x)", NULL, NULL, NULL))
-		return 0;
+		return;
 	s->bss->argcheck_n = 0;
 	s->bss->argcheck_tgid = getpid();
-	at = off;
-	if (link_attach(p, s->progs.iogap_sq_argcheck, getpid(), path, &at, 1, false, &k))
-		return 0;
+	for (int i = 0; i < 3; i++)
+		if (at[i] && !link_attach(p, s->progs.iogap_sq_argcheck, getpid(), path, &at[i], 1, false, &k[nat]))
+			nat++;
+		else
+			at[i] = 0;
 	/* each prepare: one hit, with its arguments */
+	ok = at[0] != 0;
 #define ONE(call, ...) do { \
 		__u32 i = s->bss->argcheck_n; \
 		ok = ok && !(call) && st && s->bss->argcheck_n == i + 1 && hit_is(s, i, __VA_ARGS__); \
@@ -325,15 +295,36 @@ static uint64_t learn_inner(struct sqlite_probes *p, void *h, const char *path, 
 	} else {
 		ok = false;
 	}
+	p->prep_in = ok ? at[0] : 0;
+	/* each close: one hit, its db in the first argument's register */
+	for (int c = 0; c < 2; c++) {
+		void *d = NULL;
+		__u32 i;
+
+		if (!at[1 + c])
+			continue;
+		if (op(":memory:", &d, 0x2 /* READWRITE */, NULL) || !d) {
+			if (d)
+				cl[c](d);    /* a failed open leaves a handle to close */
+			continue;
+		}
+		i = s->bss->argcheck_n;
+		if (!cl[c](d) && one_close(s, i, d))
+			p->close_at[c] = at[1 + c];
+	}
 	s->bss->argcheck_tgid = 0;
-	if (!grow((void **)&p->dead, &p->cap_dead, p->ndead, sizeof(*p->dead)))
-		p->dead[p->ndead++] = k;
-	else
-		link_destroy(&k);
-	if (p->verbose)
+	for (int i = 0; i < nat; i++)
+		if (!grow((void **)&p->dead, &p->cap_dead, p->ndead, sizeof(*p->dead)))
+			p->dead[p->ndead++] = k[i];
+		else
+			link_destroy(&k[i]);
+	if (p->verbose) {
 		fprintf(stderr, "iogap: SQLite: the prepares' common callee at +0x%" PRIx64 " of %s: %s\n",
-			off, path, ok ? "checked, probed in their place" : "failed the check, not used");
-	return ok ? off : 0;
+			(uint64_t)at[0], path, p->prep_in ? "checked, probed in their place" : "not found or failed the check");
+		for (int c = 0; c < 2; c++)
+			fprintf(stderr, "iogap: SQLite: %s at +0x%" PRIx64 " (its entry +0x%" PRIx64 "): %s\n",
+				names[3 + c], (uint64_t)at[1 + c], fo[3 + c], p->close_at[c] ? "checked" : "not used");
+	}
 }
 #undef ANY
 
@@ -406,7 +397,7 @@ static void learn_offsets(struct sqlite_probes *p)
 		if (p->offs.zsql) {       /* and the count's, if found */
 			p->host_dev = st.st_dev;
 			p->host_ino = st.st_ino;
-			p->prep_in = learn_inner(p, h, real, db);
+			learn_sites(p, h, real, db);
 		}
 	}
 	if (stmt)
@@ -495,7 +486,7 @@ static void progs_of(struct sqlite_bpf *s, int f, struct bpf_program **entry, st
 	case SQ_RESET: *entry = s->progs.iogap_sq_reset; break;
 	case SQ_OPEN_V2: case SQ_OPEN: *entry = s->progs.iogap_sq_open; *ret = s->progs.iogap_sq_open_r; break;
 	case SQ_PREPARE_IN: *entry = s->progs.iogap_sq_prep_in; *ret = s->progs.iogap_sq_prep_r; break;
-	case SQ_CLOSE: case SQ_CLOSE_V2: case SQ_CLOSE_IN: *entry = s->progs.iogap_sq_close; break;
+	case SQ_CLOSE: case SQ_CLOSE_V2: *entry = s->progs.iogap_sq_close; break;
 	}
 }
 
@@ -549,11 +540,15 @@ static int attach_lib(struct sqlite_probes *p, struct model *m, __u32 slot, pid_
 
 	memcpy(offs, lib->offs, sizeof(offs));
 	if (host && p->prep_in) {
-		/* one probe for the six prepares, at their common callee (learn_inner) */
+		/* one probe for the six prepares, at their common callee (learn_sites) */
 		for (int f = SQ_PREPARE_V2; f <= SQ_PREPARE16_V3; f++)
 			offs[f] = 0;
 		offs[SQ_PREPARE_IN] = p->prep_in;
 	}
+	if (host && p->close_at[0] && offs[SQ_CLOSE])
+		offs[SQ_CLOSE] = p->close_at[0];
+	if (host && p->close_at[1] && offs[SQ_CLOSE_V2])
+		offs[SQ_CLOSE_V2] = p->close_at[1];
 	for (int f = 0; f < SQ_NFUNCS; f++) {
 		struct bpf_program *progs[2];
 

@@ -25,8 +25,10 @@ struct sqlite_probes {
 	 * sqlite3_reset when the count's place is known */
 	struct sq_offs offs;
 	uint64_t host_dev, host_ino;
-	uint64_t prep_in;         /* the host's library: its prepares' common callee, probed in their
-	                             place (learn_inner in sqlite_probes.c); 0: the public ones */
+	/* the host's library: probe sites where the kernel emulates the instruction at the
+	 * breakpoint (learn_sites in sqlite_probes.c); 0: the public functions' entries */
+	uint64_t prep_in;         /* the prepares' common callee, probed in their place */
+	uint64_t close_at[2];     /* in sqlite3_close and sqlite3_close_v2 */
 	/* links of processes gone: destroyed at close, all at once (each uprobe detach waits for
 	 * the kernel ~0.1 s; meanwhile a dead process's uprobes cost nobody anything) */
 	struct sq_link *dead;
