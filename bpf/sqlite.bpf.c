@@ -380,9 +380,10 @@ int BPF_KPROBE(iogap_sq_prep3, void *db, const char *sql, int nbyte, unsigned in
 
 /* The function all of them call in the host's library (sqlite3LockAndPrepare in SQLite's
  * source: db, sql, nbyte, flags, the statement re-prepared or NULL, ppstmt, pztail on the
- * stack), where user space found and checked it (sqlite_probes.c, learn_inner): one probe for
- * every prepare, whose first instruction (a push) the kernel emulates at the breakpoint, where
- * the public functions' first (a sub or a mov) is stepped out of line, 10 us here. A prepare16's
+ * stack), where user space found and checked it (sqlite_probes.c, learn_sites): one probe for
+ * every prepare, whose first instruction (a push) the kernel emulates at the breakpoint (Linux
+ * 6.18 here; a kernel that does not steps it, as it does the public functions' first, a sub or
+ * a mov, ~10 us more a hit on this VM). A prepare16's
  * text comes here converted to UTF-8. A statement re-prepared inside sqlite3_step (a schema
  * change) keeps its address and its execution: no statement is made then (ppstmt 0). */
 SEC("uprobe")
@@ -395,9 +396,10 @@ int BPF_KPROBE(iogap_sq_prep_in, void *db, const char *sql, int nbyte, unsigned 
 	return 0;
 }
 
-/* User space's check of a function it would probe in place of public ones (learn_inner): the
- * first seven arguments (the 7th from the stack) of each call in iogap's own process. */
-__u32 argcheck_tgid = 0;
+/* User space's check of a site it would probe in place of public functions' entries
+ * (learn_sites): the first seven arguments (the 7th from the stack) of each call, while on.
+ * Attached to iogap's own process only (and its tgid there may be a PID namespace's). */
+__u32 argcheck_on = 0;
 __u32 argcheck_n = 0;
 __u64 argcheck[SQ_ARGCHECK_MAX][7];
 
@@ -406,7 +408,7 @@ int BPF_KPROBE(iogap_sq_argcheck)
 {
 	__u32 i;
 
-	if (!argcheck_tgid || bpf_get_current_pid_tgid() >> 32 != argcheck_tgid)
+	if (!argcheck_on)
 		return 0;
 	i = argcheck_n++;          /* one thread calls: user space's */
 	if (i >= SQ_ARGCHECK_MAX)

@@ -57,6 +57,8 @@ struct sq_hist_row {
 	__u64 b[HIST_BUCKETS];
 };
 
+#define SQ_ARGCHECK_MAX 16      /* calls user space checks a probe site with (learn_sites) */
+
 /*
  * Where SQLite's statement object (its Vdbe) keeps, in the library a process uses: its SQL text
  * (a pointer: what sqlite3_sql() returns) and its count of executions (a u32: what
@@ -64,8 +66,6 @@ struct sq_hist_row {
  * instruction). 0: not measured for that library. User space measures them on the host's
  * library (sqlite_probes.c).
  */
-#define SQ_ARGCHECK_MAX 16      /* calls user space checks a probe site with (learn_inner) */
-
 struct sq_offs {
 	__u32 zsql;
 	__u32 run;

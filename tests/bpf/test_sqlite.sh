@@ -8,10 +8,11 @@
 source "$(dirname "$0")/../lib.sh"
 need_root "dynamic: per-template counts exact" "dynamic: step time within 10%" \
 	"dynamic: execution time within 10%" "dynamic: sqlite3_reset and sqlite3_finalize not probed" "dynamic: opens and closes" \
-	"dynamic: library" "dynamic: prepares at their common callee" "public: per-template counts exact" \
+	"dynamic: library" "dynamic: the prepares probed at their common callee" "public: per-template counts exact" \
 	"public: step time within 10%" "public: execution time within 10%" \
-	"public: sqlite3_reset and sqlite3_finalize not probed" "public: public prepares probed" "public: opens and closes" \
-	"public: library" "static: public prepares probed" "static: per-template counts exact" "static: step time within 10%" \
+	"public: sqlite3_reset and sqlite3_finalize not probed" "public: the public prepare functions probed" \
+	"public: opens and closes" "public: library" "static: the public prepare functions probed" \
+	"static: per-template counts exact" "static: step time within 10%" \
 	"static: execution time within 10%" "static: sqlite3_reset and sqlite3_finalize probed" \
 	"static: opens and closes" "static: library, where=static" "mount namespace: per-template counts exact" \
 	"mount namespace: in-root library path" "--pid target: per-template counts exact" "--pid target: opens" \

@@ -56,12 +56,13 @@ static void test_emulated_site(void **state)
 	static const unsigned char call[] = { 0x45, 0x31, 0xc0, 0xe8, 0, 0, 0, 0 };
 	/* jmp rel8 after mov $6,%edx: +5 */
 	static const unsigned char jmp8[] = { 0xba, 0x06, 0, 0, 0, 0xeb, 0x10 };
+	/* a CET build's endbr64 (f3 0f 1e fa) first, then push %rbp: +4 */
+	static const unsigned char endbr[] = { 0xf3, 0x0f, 0x1e, 0xfa, 0x55 };
 	/* not passed: sub $0x10,%rsp (48 83 ec 10), a memory operand (mov (%rdi),%rax: 48 8b 07),
-	 * mov $imm64 (REX.W b8: 10 bytes), endbr64, test %rdi,%rdi (48 85 ff) */
+	 * mov $imm64 (REX.W b8: 10 bytes), test %rdi,%rdi (48 85 ff) */
 	static const unsigned char sub[] = { 0x48, 0x83, 0xec, 0x10, 0x55 };
 	static const unsigned char mem[] = { 0x48, 0x8b, 0x07, 0x55 };
 	static const unsigned char imm64[] = { 0x48, 0xb8, 1, 2, 3, 4, 5, 6, 7, 8, 0x55 };
-	static const unsigned char endbr[] = { 0xf3, 0x0f, 0x1e, 0xfa, 0x55 };
 	static const unsigned char test[] = { 0x48, 0x85, 0xff, 0x55 };
 	/* movs only, no emulated instruction within 16 bytes; and a prefix cut at the end */
 	static const unsigned char none[] = { 0x89, 0xc0, 0x89, 0xc0, 0x89, 0xc0, 0x89, 0xc0,
@@ -72,7 +73,7 @@ static void test_emulated_site(void **state)
 	static const struct { const unsigned char *code; size_t n; uint64_t want; } cases[] = {
 		CASE(close1, 0x1002), CASE(close2, 0x1005), CASE(push, 0x1000), CASE(movs, 0x1006),
 		CASE(call, 0x1003), CASE(jmp8, 0x1005), CASE(sub, 0), CASE(mem, 0), CASE(imm64, 0),
-		CASE(endbr, 0), CASE(test, 0), CASE(none, 0), CASE(cut, 0),
+		CASE(endbr, 0x1004), CASE(test, 0), CASE(none, 0), CASE(cut, 0),
 	};
 #undef CASE
 
@@ -110,19 +111,32 @@ static void test_common_callee(void **state)
 	b[0x340] = 0x55;                                                       /* push %rbp */
 	fd = memfd_create("elf_sites", MFD_CLOEXEC);
 	assert_true(fd >= 0);
-	assert_int_equal(pwrite(fd, b, sizeof(b), 0), (ssize_t)sizeof(b));
-	assert_int_equal(elf_common_callee(fd, fo, 3), 0x300);
+#define AT(want) do { \
+		assert_int_equal(pwrite(fd, b, sizeof(b), 0), (ssize_t)sizeof(b)); \
+		assert_int_equal(elf_common_callee(fd, fo, 3, 0, sizeof(b)), want); \
+	} while (0)
+	AT(0x300);
+	/* outside the segment given: none */
+	assert_int_equal(elf_common_callee(fd, fo, 3, 0, 0x300), 0);
+	/* a CET build: endbr64, then the push */
+	memcpy(b + 0x300, (unsigned char[]){ 0xf3, 0x0f, 0x1e, 0xfa, 0x41, 0x57 }, 6);
+	AT(0x304);
 	/* the shared target not a push (test %rdi,%rdi): none */
-	b[0x300] = 0x48, b[0x301] = 0x85, b[0x302] = 0xff;
-	assert_int_equal(pwrite(fd, b, sizeof(b), 0), (ssize_t)sizeof(b));
-	assert_int_equal(elf_common_callee(fd, fo, 3), 0);
+	memcpy(b + 0x300, (unsigned char[]){ 0x48, 0x85, 0xff, 0, 0, 0 }, 6);
+	AT(0);
+	/* the first shared one not a push, the second (0x340, now shared) a push: the second */
+	b[0x195] = 0xe8, put_rel(b, 0x195, 0x340);
+	b[0x20f] = 0xe8, put_rel(b, 0x20f, 0x340);
+	AT(0x340);
 	/* no target shared by all three */
 	b[0x300] = 0x41, b[0x301] = 0x57;
-	b[0x20a] = 0xe9, put_rel(b, 0x20a, 0x340);
-	assert_int_equal(pwrite(fd, b, sizeof(b), 0), (ssize_t)sizeof(b));
-	assert_int_equal(elf_common_callee(fd, fo, 3), 0);
+	b[0x104] = 0;
+	b[0x20a] = 0xe9, put_rel(b, 0x20a, 0x380);
+	AT(0);
+#undef AT
 	/* more functions than it takes */
-	assert_int_equal(elf_common_callee(fd, (uint64_t[5]){ 0x100, 0x100, 0x100, 0x100, 0x100 }, 5), 0);
+	assert_int_equal(elf_common_callee(fd, (uint64_t[5]){ 0x100, 0x100, 0x100, 0x100, 0x100 }, 5, 0,
+					   sizeof(b)), 0);
 	close(fd);
 }
 
@@ -158,7 +172,7 @@ static void test_debian_sqlite(void **state)
 {
 	static const char *const names[5] = { "sqlite3_prepare", "sqlite3_prepare_v2", "sqlite3_prepare_v3",
 					       "sqlite3_close", "sqlite3_close_v2" };
-	uint64_t fo[5], callee;
+	uint64_t fo[5], callee, lo, hi;
 	char real[4096];
 	int fd;
 
@@ -169,9 +183,11 @@ static void test_debian_sqlite(void **state)
 	}
 	assert_non_null(realpath(LIBSQ, real));
 	assert_int_equal(elf_func_offsets(real, names, 5, fo), 5);
+	assert_int_equal(elf_exec_range(real, fo[1], &lo, &hi), 0);
+	assert_true(lo <= fo[1] && fo[1] < hi);
 	fd = open(real, O_RDONLY | O_CLOEXEC);
 	assert_true(fd >= 0);
-	callee = elf_common_callee(fd, fo, 3);
+	callee = elf_common_callee(fd, fo, 3, lo, hi);
 	/* objdump: each of the three calls the same function (its first "call" line) */
 	assert_true(callee != 0);
 	for (int i = 0; i < 3; i++)

@@ -126,30 +126,71 @@ static int call_targets(int fd, uint64_t off, uint64_t *t, int max)
 	return k;
 }
 
-uint64_t elf_common_callee(int fd, const uint64_t *fo, int n)
+static const unsigned char endbr64[4] = { 0xf3, 0x0f, 0x1e, 0xfa };
+
+/* Is the instruction at b (n bytes) a push (0x50-0x57, after a REX.B prefix for r8-r15)? */
+static bool is_push(const unsigned char *b, ssize_t n)
+{
+	return (n >= 1 && (b[0] & 0xf8) == 0x50) || (n >= 2 && b[0] == 0x41 && (b[1] & 0xf8) == 0x50);
+}
+
+int elf_exec_range(const char *path, uint64_t off, uint64_t *lo, uint64_t *hi)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK), err = -ENOENT;
+	size_t nphdr = 0;
+	Elf *e = NULL;
+
+	if (fd < 0)
+		return -errno;
+	if (elf_version(EV_CURRENT) == EV_NONE || !(e = elf_begin(fd, ELF_C_READ_MMAP, NULL)) ||
+	    elf_kind(e) != ELF_K_ELF || elf_getphdrnum(e, &nphdr))
+		err = -EINVAL;
+	for (size_t i = 0; err == -ENOENT && i < nphdr; i++) {
+		GElf_Phdr ph;
+
+		if (gelf_getphdr(e, (int)i, &ph) && ph.p_type == PT_LOAD && (ph.p_flags & PF_X) &&
+		    off >= ph.p_offset && off - ph.p_offset < ph.p_filesz) {
+			*lo = ph.p_offset;
+			*hi = ph.p_offset + ph.p_filesz;
+			err = 0;
+		}
+	}
+	if (e)
+		elf_end(e);
+	close(fd);
+	return err;
+}
+
+uint64_t elf_common_callee(int fd, const uint64_t *fo, int n, uint64_t lo, uint64_t hi)
 {
 	enum { MAXT = 16 };
-	uint64_t t[4][MAXT], found = 0;
-	unsigned char b[2];
+	uint64_t t[4][MAXT];
+	unsigned char b[6];
 	int nt[4];
 
-	for (int f = 0; f < n && f < 4; f++)
+	if (n <= 0 || n > 4)
+		return 0;
+	for (int f = 0; f < n; f++)
 		nt[f] = fo[f] ? call_targets(fd, fo[f], t[f], MAXT) : 0;
-	for (int i = 0; n > 0 && n <= 4 && i < nt[0] && !found; i++) {
-		bool all = true;
+	for (int i = 0; i < nt[0]; i++) {
+		uint64_t c = t[0][i];
+		bool all = c >= lo && c < hi;
+		ssize_t got;
 
 		for (int f = 1; f < n && all; f++) {
 			all = false;
 			for (int j = 0; j < nt[f]; j++)
-				all = all || t[f][j] == t[0][i];
+				all = all || t[f][j] == c;
 		}
-		if (all)
-			found = t[0][i];
+		if (!all || (got = pread(fd, b, sizeof(b), c)) <= 0)
+			continue;
+		if (is_push(b, got))
+			return c;
+		/* a CET build's endbr64 first: the push after it */
+		if (got >= 6 && !memcmp(b, endbr64, sizeof(endbr64)) && is_push(b + 4, got - 4))
+			return c + 4;
 	}
-	if (found && (pread(fd, b, sizeof(b), found) != (ssize_t)sizeof(b) ||
-		      ((b[0] == 0x41 ? b[1] : b[0]) & 0xf8) != 0x50))
-		found = 0;
-	return found;
+	return 0;
 }
 
 uint64_t elf_emulated_site(int fd, uint64_t off)
@@ -162,9 +203,12 @@ uint64_t elf_emulated_site(int fd, uint64_t off)
 		bool rex = (op & 0xf0) == 0x40;
 		ssize_t j = i + rex;
 
-		if (op == 0xe8 || op == 0xe9 || op == 0xeb || (op & 0xf8) == 0x50 ||
-		    (op == 0x41 && j < n && (b[j] & 0xf8) == 0x50))
+		if (op == 0xe8 || op == 0xe9 || op == 0xeb || is_push(b + i, n - i))
 			return off + i;
+		if (i + 4 <= n && !memcmp(b + i, endbr64, sizeof(endbr64))) {
+			i += 4;                        /* endbr64: no effect but a CET marker */
+			continue;
+		}
 		if (j >= n)
 			return 0;
 		o = b[j];

@@ -177,15 +177,18 @@ static int u32_places(const void *stmt, uint32_t end, uint32_t want, uint32_t *c
 	return k;
 }
 
-/* Does the argument check's hit i (iogap_sq_argcheck) hold these (ANY: not compared)? */
+/* Does the argument check's hit i (iogap_sq_argcheck) hold these (ANY: not compared; NONZERO:
+ * any but 0)? */
 #define ANY UINT64_MAX
-static bool hit_is(const struct sqlite_bpf *s, __u32 i, uint64_t sql, int nbyte, uint64_t pold,
-		   uint64_t ppstmt, uint64_t pztail)
+#define NONZERO (UINT64_MAX - 1)
+static bool hit_is(const struct sqlite_bpf *s, __u32 i, void *db, uint64_t sql, int nbyte,
+		   uint64_t pold, uint64_t ppstmt, uint64_t pztail)
 {
 	const __u64 *a = s->bss->argcheck[i];
 
-	return i < SQ_ARGCHECK_MAX && (sql == ANY || a[1] == sql) && (int)a[2] == nbyte &&
-	       a[4] == pold && (ppstmt == ANY || a[5] == ppstmt) && (pztail == ANY || a[6] == pztail);
+	return i < SQ_ARGCHECK_MAX && a[0] == (uintptr_t)db && (sql == ANY || a[1] == sql) &&
+	       (int)a[2] == nbyte && a[4] == pold && (ppstmt == ANY || a[5] == ppstmt) &&
+	       (pztail == ANY || (pztail == NONZERO ? a[6] != 0 : a[6] == pztail));
 }
 
 /* Are the hits since from exactly one, whose first argument is db (a close's)? */
@@ -198,7 +201,8 @@ static bool one_close(const struct sqlite_bpf *s, __u32 from, void *db)
 /*
  * Probe sites in the host's library where the kernel emulates the instruction at the
  * breakpoint instead of stepping it out of line (a trap and a single-step: ~10 us more per
- * hit on this class of VM, measured), checked in iogap's own process; p->prep_in and
+ * hit on this class of VM, measured; push emulation is Linux 6.x's, on a kernel without it the
+ * sites cost as much as the entries), checked in iogap's own process; p->prep_in and
  * p->close_at get those that pass (0: the public functions' entries are probed).
  * - The prepares. Every public one (sqlite3_prepare, _v2, _v3, and through sqlite3Prepare16
  *   the UTF-16 ones) calls one inner function, sqlite3LockAndPrepare(db, sql, nbyte, flags,
@@ -206,15 +210,18 @@ static bool one_close(const struct sqlite_bpf *s, __u32 from, void *db)
  *   statement as pold. In Debian's library the public functions begin with a sub or a mov, the
  *   inner one with a push: empty programs on sqlite3_prepare_v2's entry and return took a
  *   prepare from 6.7 to 16.7 us, on the inner function's from 6.7 to 7.7. It is found as the
- *   one target of a call or jmp rel32 that sqlite3_prepare, _v2 and _v3 share in their first
- *   bytes (elf_common_callee) and checked: a probe on it must see each of a set of prepares once,
- *   with the arguments given where the signature says, and a re-prepare with pold set.
+ *   first target of a call or jmp rel32 that sqlite3_prepare, _v2 and _v3 share in their first
+ *   bytes, in their segment, beginning with a push (elf_common_callee), and checked: a probe on
+ *   it must see each of a set of prepares once, with the arguments given where the signature
+ *   says, and a re-prepare with pold set.
  * - sqlite3_close and sqlite3_close_v2 (whose probe reads no argument): at the jmp after their
  *   first instruction (elf_emulated_site); checked: one hit per close, db still in its register.
- * The check's links are kept until close (a detach waits for the kernel).
+ * The check's uprobe_multi links are kept until close (a detach waits for the kernel); perf-event
+ * ones are destroyed at once (a task's perf event costs it at every context switch).
  */
 static void learn_sites(struct sqlite_probes *p, void *h, const char *path, void *db)
 {
+#if defined(__x86_64__)
 	typedef int (*open_fn)(const char *, void **, int, const char *);
 	typedef int (*prep_fn)(void *, const char *, int, void **, const char **);
 	typedef int (*prep3_fn)(void *, const char *, int, unsigned int, void **, const char **);
@@ -232,25 +239,29 @@ static void learn_sites(struct sqlite_probes *p, void *h, const char *path, void
 	stmt_fn step = (stmt_fn)dlsym(h, "sqlite3_step"), fin = (stmt_fn)dlsym(h, "sqlite3_finalize");
 	stmt_fn cl[2] = { (stmt_fn)dlsym(h, names[3]), (stmt_fn)dlsym(h, names[4]) };
 	struct sqlite_bpf *s = p->skel;
-	uint64_t fo[5];
-	__u64 at[3];
+	uint64_t fo[5], lo, hi;
+	__u64 at[3] = { 0 };
 	uint16_t sql16[sizeof(sql)];
 	const int part = (int)(strstr(sql, " /*") - sql);   /* the statement without its comment */
 	void *st = NULL, *old = NULL;
-	const char *tail = NULL;
+	const char *tail = NULL, *why = NULL;
 	const void *tail16 = NULL;
 	struct sq_link k[3];
 	int nat = 0, fd;
-	bool ok = true;
+	bool ok;
 
-#if !defined(__x86_64__)
-	return;
-#endif
-	if (getenv("IOGAP_SQLITE_PUBLIC") || !op || !v1 || !v2 || !v3 || !u2 || !ex || !step || !fin ||
-	    !cl[0] || !cl[1] || !s->bss || elf_func_offsets(path, names, 5, fo) != 5 ||
-	    (fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+	if (collector_env_flag("IOGAP_SQLITE_PUBLIC"))
+		why = "IOGAP_SQLITE_PUBLIC is set";
+	else if (!op || !v1 || !v2 || !v3 || !u2 || !ex || !step || !fin || !cl[0] || !cl[1] || !s->bss ||
+		 elf_func_offsets(path, names, 5, fo) != 5 || elf_exec_range(path, fo[1], &lo, &hi) ||
+		 (fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		why = "a function or the library's code not found";
+	if (why) {
+		if (p->verbose)
+			fprintf(stderr, "iogap: SQLite: the public functions' entries probed (%s)\n", why);
 		return;
-	at[0] = elf_common_callee(fd, fo, 3);
+	}
+	at[0] = elf_common_callee(fd, fo, 3, lo, hi);
 	at[1] = elf_emulated_site(fd, fo[3]);
 	at[2] = elf_emulated_site(fd, fo[4]);
 	close(fd);
@@ -258,9 +269,9 @@ static void learn_sites(struct sqlite_probes *p, void *h, const char *path, void
 		sql16[i] = (unsigned char)sql[i];
 	/* the table, and the schema loaded (which prepares a statement of its own) */
 	if (ex(db, "CREATE TABLE iogap_check(x)", NULL, NULL, NULL))
-		return;
+		at[0] = at[1] = at[2] = 0;
 	s->bss->argcheck_n = 0;
-	s->bss->argcheck_tgid = getpid();
+	s->bss->argcheck_on = 1;
 	for (int i = 0; i < 3; i++)
 		if (at[i] && !link_attach(p, s->progs.iogap_sq_argcheck, getpid(), path, &at[i], 1, false, &k[nat]))
 			nat++;
@@ -270,7 +281,7 @@ static void learn_sites(struct sqlite_probes *p, void *h, const char *path, void
 	ok = at[0] != 0;
 #define ONE(call, ...) do { \
 		__u32 i = s->bss->argcheck_n; \
-		ok = ok && !(call) && st && s->bss->argcheck_n == i + 1 && hit_is(s, i, __VA_ARGS__); \
+		ok = ok && !(call) && st && s->bss->argcheck_n == i + 1 && hit_is(s, i, db, __VA_ARGS__); \
 		if (st) \
 			fin(st); \
 		st = NULL; \
@@ -278,7 +289,8 @@ static void learn_sites(struct sqlite_probes *p, void *h, const char *path, void
 	ONE(v2(db, sql, part, &st, &tail), (uintptr_t)sql, part, 0, (uintptr_t)&st, (uintptr_t)&tail);
 	ONE(v3(db, sql, -1, 0, &st, NULL), (uintptr_t)sql, -1, 0, (uintptr_t)&st, 0);
 	ONE(v1(db, sql, -1, &st, &tail), (uintptr_t)sql, -1, 0, (uintptr_t)&st, (uintptr_t)&tail);
-	ONE(u2(db, sql16, -1, &st, &tail16), ANY, -1, 0, (uintptr_t)&st, ANY);  /* the UTF-8 copy */
+	/* the UTF-8 copy, and a tail into it (on prepare16's stack) */
+	ONE(u2(db, sql16, -1, &st, &tail16), ANY, -1, 0, (uintptr_t)&st, NONZERO);
 #undef ONE
 	/* a schema change, then a step of a statement prepared before it: re-prepared, pold set */
 	if (ok && !v2(db, sql, -1, &old, NULL) && old) {
@@ -288,7 +300,7 @@ static void learn_sites(struct sqlite_probes *p, void *h, const char *path, void
 		i = s->bss->argcheck_n;
 		step(old);
 		for (j = i; ok && j < s->bss->argcheck_n && j < SQ_ARGCHECK_MAX; j++)
-			if (hit_is(s, j, ANY, -1, (uintptr_t)old, ANY, ANY))
+			if (hit_is(s, j, db, ANY, -1, (uintptr_t)old, ANY, ANY))
 				break;
 		ok = ok && j < s->bss->argcheck_n && j < SQ_ARGCHECK_MAX;
 		fin(old);
@@ -312,20 +324,25 @@ static void learn_sites(struct sqlite_probes *p, void *h, const char *path, void
 		if (!cl[c](d) && one_close(s, i, d))
 			p->close_at[c] = at[1 + c];
 	}
-	s->bss->argcheck_tgid = 0;
+	s->bss->argcheck_on = 0;
 	for (int i = 0; i < nat; i++)
-		if (!grow((void **)&p->dead, &p->cap_dead, p->ndead, sizeof(*p->dead)))
-			p->dead[p->ndead++] = k[i];
-		else
+		if (!p->multi || grow((void **)&p->dead, &p->cap_dead, p->ndead, sizeof(*p->dead)))
 			link_destroy(&k[i]);
+		else
+			p->dead[p->ndead++] = k[i];
 	if (p->verbose) {
 		fprintf(stderr, "iogap: SQLite: the prepares' common callee at +0x%" PRIx64 " of %s: %s\n",
-			(uint64_t)at[0], path, p->prep_in ? "checked, probed in their place" : "not found or failed the check");
+			(uint64_t)at[0], path, p->prep_in ? "checked, probed in their place" :
+			"not found or failed the check");
 		for (int c = 0; c < 2; c++)
 			fprintf(stderr, "iogap: SQLite: %s at +0x%" PRIx64 " (its entry +0x%" PRIx64 "): %s\n",
 				names[3 + c], (uint64_t)at[1 + c], fo[3 + c], p->close_at[c] ? "checked" : "not used");
 	}
+#else
+	(void)p, (void)h, (void)path, (void)db;
+#endif
 }
+#undef NONZERO
 #undef ANY
 
 /*

@@ -3,6 +3,7 @@
  * "uprobe" or "uretprobe" section is attached where FLOOR_UPROBE says: PATH:FUNCTION or
  * PATH:0xOFFSET (a file offset: iogap's probe of a function without a symbol, which libbpf's
  * section names cannot give). */
+#include <errno.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -46,10 +47,18 @@ int main(int argc, char **argv)
 			}
 			memcpy(path, at, n);
 			path[n] = 0;
-			if (!strncmp(colon + 1, "0x", 2))
-				off = strtol(colon + 1, NULL, 16);
-			else
+			if (!strncmp(colon + 1, "0x", 2)) {
+				char *end;
+
+				errno = 0;
+				off = strtol(colon + 1, &end, 16);
+				if (errno || *end || off <= 0) {
+					fprintf(stderr, "floor: FLOOR_UPROBE: bad offset %s\n", colon + 1);
+					return 1;
+				}
+			} else {
 				uo.func_name = colon + 1;
+			}
 			if (!bpf_program__attach_uprobe_opts(p, -1, path, off, &uo)) {
 				fprintf(stderr, "floor: cannot attach %s at %s\n", bpf_program__name(p), at);
 				return 1;

@@ -12,6 +12,18 @@ wait_line() {
 	return 1
 }
 
+# prepare_site IOGAP LIB: the file offset (0x...) where IOGAP probes the prepares of LIB, its
+# -v line's "common callee" when its check passed and that library is LIB (the same file);
+# nothing when it probes the public functions (then a floor probes sqlite3_prepare_v2).
+prepare_site() {
+	local line path off
+	line=$("$1" trace -v -o /dev/null -- true 2>&1 | grep -m1 "common callee at .*: checked") || true
+	off=$(sed -n 's/.* common callee at +\(0x[0-9a-f]*\) of .*/\1/p' <<<"$line")
+	path=$(sed -n 's/.* common callee at +0x[0-9a-f]* of \(.*\): checked.*/\1/p' <<<"$line")
+	[[ -n $off && -n $path && $path -ef $2 ]] && echo "$off"
+	return 0
+}
+
 # floor_start OBJ [SECTION_PREFIX...]: the empty programs of OBJ (those whose section starts
 # with a PREFIX, if any) attached (tools/bench/overhead/floor), until floor_stop; the loader
 # holds them while fd 9 (a fifo it reads) stays open.
