@@ -541,6 +541,12 @@ if id nobody >/dev/null 2>&1; then
 else
 	skip "not root: refused" "no user nobody"
 fi
+# inside a PID namespace of its own (unshare -p): refused, as its PIDs are not the programs'
+# (before, a launched command stayed held forever); the namespace ends with its only process
+msg="iogap: cannot trace from inside a PID namespace (the BPF programs see the host's PIDs): run iogap in the host's"
+timeout -k 5 20 unshare -p -f --mount-proc "$IOGAP" trace -d 1 -- true >/dev/null 2>"$tmp/pidns.err"
+rc=$?
+check "in a PID namespace: exit 1, '$msg'" bash -c '[[ $1 -eq 1 && $(cat "$2") == "$3" ]]' _ $rc "$tmp/pidns.err" "$msg"
 
 # 8a. What is never stored: SQL literals, request bodies and query strings. A Python program
 # uses SQLite with a distinctive literal and serves 3 POSTs with a distinctive body (head and

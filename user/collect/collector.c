@@ -90,14 +90,24 @@ static void fill_op_table(volatile __u8 *op_of_nr)
 			op_of_nr[map[i].nr] = map[i].op;
 }
 
+#define PROC_PID_INIT_INO 0xEFFFFFFCU   /* the initial PID namespace's inode (include/linux/proc_ns.h) */
+
 static int preflight(const struct collector_opts *o)
 {
 	const char *btf = o->btf_path ? o->btf_path : "/sys/kernel/btf/vmlinux";
 	struct statfs sfs;
+	struct stat st;
 
 	if (geteuid() != 0) {
 		fprintf(stderr, "iogap: cannot trace: must run as root (loading BPF programs needs "
 			"CAP_BPF, CAP_PERFMON and CAP_SYS_ADMIN; try: sudo iogap ...)\n");
+		return 1;
+	}
+	/* the BPF programs see the initial PID namespace's pids; a PID iogap got in another
+	 * (unshare -p) is not one of them: a launched command would stay held forever */
+	if (!stat("/proc/self/ns/pid", &st) && st.st_ino != PROC_PID_INIT_INO) {
+		fprintf(stderr, "iogap: cannot trace from inside a PID namespace (the BPF programs see "
+			"the host's PIDs): run iogap in the host's\n");
 		return 1;
 	}
 	if (access(btf, R_OK)) {
