@@ -62,8 +62,12 @@ static void test_emulated_site(void **state)
 	 * mov $imm64 (REX.W b8: 10 bytes), test %rdi,%rdi (48 85 ff) */
 	static const unsigned char sub[] = { 0x48, 0x83, 0xec, 0x10, 0x55 };
 	static const unsigned char mem[] = { 0x48, 0x8b, 0x07, 0x55 };
-	static const unsigned char imm64[] = { 0x48, 0xb8, 1, 2, 3, 4, 5, 6, 7, 8, 0x55 };
+	/* (a push where an imm32 decode would land: 0x1006) */
+	static const unsigned char imm64[] = { 0x48, 0xb8, 1, 2, 3, 4, 0x55, 6, 7, 8, 0x55 };
 	static const unsigned char test[] = { 0x48, 0x85, 0xff, 0x55 };
+	/* a push with a REX prefix other than REX.B (the kernel steps it), an xor cut short */
+	static const unsigned char rexw_push[] = { 0x48, 0x55 };
+	static const unsigned char cut_xor[] = { 0x31 };
 	/* movs only, no emulated instruction within 16 bytes; and a prefix cut at the end */
 	static const unsigned char none[] = { 0x89, 0xc0, 0x89, 0xc0, 0x89, 0xc0, 0x89, 0xc0,
 					      0x89, 0xc0, 0x89, 0xc0, 0x89, 0xc0, 0x89, 0xc0, 0x55 };
@@ -73,7 +77,8 @@ static void test_emulated_site(void **state)
 	static const struct { const unsigned char *code; size_t n; uint64_t want; } cases[] = {
 		CASE(close1, 0x1002), CASE(close2, 0x1005), CASE(push, 0x1000), CASE(movs, 0x1006),
 		CASE(call, 0x1003), CASE(jmp8, 0x1005), CASE(sub, 0), CASE(mem, 0), CASE(imm64, 0),
-		CASE(endbr, 0x1004), CASE(test, 0), CASE(none, 0), CASE(cut, 0),
+		CASE(endbr, 0x1004), CASE(test, 0), CASE(none, 0), CASE(cut, 0), CASE(rexw_push, 0),
+		CASE(cut_xor, 0),
 	};
 #undef CASE
 
@@ -124,12 +129,14 @@ static void test_common_callee(void **state)
 	/* the shared target not a push (test %rdi,%rdi): none */
 	memcpy(b + 0x300, (unsigned char[]){ 0x48, 0x85, 0xff, 0, 0, 0 }, 6);
 	AT(0);
-	/* the first shared one not a push, the second (0x340, now shared) a push: the second */
+	/* both shared, the first (0x340, the first wrapper's first call) not a push, the second
+	 * (0x300) a push: the second */
 	b[0x195] = 0xe8, put_rel(b, 0x195, 0x340);
 	b[0x20f] = 0xe8, put_rel(b, 0x20f, 0x340);
-	AT(0x340);
+	memcpy(b + 0x300, (unsigned char[]){ 0x41, 0x57 }, 2);
+	memcpy(b + 0x340, (unsigned char[]){ 0x48, 0x85, 0xff }, 3);
+	AT(0x300);
 	/* no target shared by all three */
-	b[0x300] = 0x41, b[0x301] = 0x57;
 	b[0x104] = 0;
 	b[0x20a] = 0xe9, put_rel(b, 0x20a, 0x380);
 	AT(0);
@@ -141,9 +148,9 @@ static void test_common_callee(void **state)
 }
 
 /* From objdump -d of the 48 bytes at file offset off of path (Debian's library: file offset =
- * address in its text segment): the target of the first "what" (call, jmp), or with what NULL
- * the address of the second instruction; 0 if none. */
-static uint64_t objdump_at(const char *path, uint64_t off, const char *what)
+ * address in its text segment): the target of the first "what" (call, jmp), and its own
+ * address in *at if at; or with what NULL the address of the second instruction; 0 if none. */
+static uint64_t objdump_at(const char *path, uint64_t off, const char *what, uint64_t *at)
 {
 	char cmd[4400], line[512];
 	uint64_t t = 0;
@@ -159,8 +166,11 @@ static uint64_t objdump_at(const char *path, uint64_t off, const char *what)
 		uint64_t v;
 		char c;
 
-		if (p && p[strlen(what)] == ' ')
+		if (p && p[strlen(what)] == ' ') {
 			t = strtoull(p + strlen(what), NULL, 16);
+			if (at)
+				*at = strtoull(line, NULL, 16);
+		}
 		else if (!what && sscanf(line, " %" SCNx64 ":%c", &v, &c) == 2 && c == '\t' && n++ == 1)
 			t = v;
 	}
@@ -191,13 +201,14 @@ static void test_debian_sqlite(void **state)
 	/* objdump: each of the three calls the same function (its first "call" line) */
 	assert_true(callee != 0);
 	for (int i = 0; i < 3; i++)
-		assert_int_equal(objdump_at(real, fo[i], "call"), callee);
+		assert_int_equal(objdump_at(real, fo[i], "call", NULL), callee);
 	/* the close sites: the jmp right after the first instruction */
 	for (int i = 3; i < 5; i++) {
-		uint64_t site = elf_emulated_site(fd, fo[i]);
+		uint64_t site = elf_emulated_site(fd, fo[i]), jmp_at = 0;
 
-		assert_int_equal(site, objdump_at(real, fo[i], NULL));
-		assert_true(objdump_at(real, fo[i], "jmp") != 0);
+		assert_int_equal(site, objdump_at(real, fo[i], NULL, NULL));
+		assert_true(objdump_at(real, fo[i], "jmp", &jmp_at) != 0);
+		assert_int_equal(site, jmp_at);
 	}
 	close(fd);
 }

@@ -201,8 +201,8 @@ static bool one_close(const struct sqlite_bpf *s, __u32 from, void *db)
 /*
  * Probe sites in the host's library where the kernel emulates the instruction at the
  * breakpoint instead of stepping it out of line (a trap and a single-step: ~10 us more per
- * hit on this class of VM, measured; push emulation is Linux 6.x's, on a kernel without it the
- * sites cost as much as the entries), checked in iogap's own process; p->prep_in and
+ * hit on this class of VM, measured on Linux 6.18, which emulates a push; a kernel that does
+ * not would step the callee's push too, and gain nothing there), checked in iogap's own process; p->prep_in and
  * p->close_at get those that pass (0: the public functions' entries are probed).
  * - The prepares. Every public one (sqlite3_prepare, _v2, _v3, and through sqlite3Prepare16
  *   the UTF-16 ones) calls one inner function, sqlite3LockAndPrepare(db, sql, nbyte, flags,
@@ -226,6 +226,7 @@ static void learn_sites(struct sqlite_probes *p, void *h, const char *path, void
 	typedef int (*prep_fn)(void *, const char *, int, void **, const char **);
 	typedef int (*prep3_fn)(void *, const char *, int, unsigned int, void **, const char **);
 	typedef int (*prep16_fn)(void *, const void *, int, void **, const void **);
+	typedef int (*prep16_3_fn)(void *, const void *, int, unsigned int, void **, const void **);
 	typedef int (*exec_fn)(void *, const char *, void *, void *, char **);
 	typedef int (*stmt_fn)(void *);
 	static const char sql[] = "SELECT x FROM iogap_check /* iogap */";
@@ -234,7 +235,8 @@ static void learn_sites(struct sqlite_probes *p, void *h, const char *path, void
 	open_fn op = (open_fn)dlsym(h, "sqlite3_open_v2");
 	prep_fn v1 = (prep_fn)dlsym(h, names[0]), v2 = (prep_fn)dlsym(h, names[1]);
 	prep3_fn v3 = (prep3_fn)dlsym(h, names[2]);
-	prep16_fn u2 = (prep16_fn)dlsym(h, "sqlite3_prepare16_v2");
+	prep16_fn u1 = (prep16_fn)dlsym(h, "sqlite3_prepare16"), u2 = (prep16_fn)dlsym(h, "sqlite3_prepare16_v2");
+	prep16_3_fn u3 = (prep16_3_fn)dlsym(h, "sqlite3_prepare16_v3");
 	exec_fn ex = (exec_fn)dlsym(h, "sqlite3_exec");
 	stmt_fn step = (stmt_fn)dlsym(h, "sqlite3_step"), fin = (stmt_fn)dlsym(h, "sqlite3_finalize");
 	stmt_fn cl[2] = { (stmt_fn)dlsym(h, names[3]), (stmt_fn)dlsym(h, names[4]) };
@@ -252,7 +254,7 @@ static void learn_sites(struct sqlite_probes *p, void *h, const char *path, void
 
 	if (collector_env_flag("IOGAP_SQLITE_PUBLIC"))
 		why = "IOGAP_SQLITE_PUBLIC is set";
-	else if (!op || !v1 || !v2 || !v3 || !u2 || !ex || !step || !fin || !cl[0] || !cl[1] || !s->bss ||
+	else if (!op || !v1 || !v2 || !v3 || !u1 || !u2 || !u3 || !ex || !step || !fin || !cl[0] || !cl[1] || !s->bss ||
 		 elf_func_offsets(path, names, 5, fo) != 5 || elf_exec_range(path, fo[1], &lo, &hi) ||
 		 (fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
 		why = "a function or the library's code not found";
@@ -269,7 +271,7 @@ static void learn_sites(struct sqlite_probes *p, void *h, const char *path, void
 		sql16[i] = (unsigned char)sql[i];
 	/* the table, and the schema loaded (which prepares a statement of its own) */
 	if (ex(db, "CREATE TABLE iogap_check(x)", NULL, NULL, NULL))
-		at[0] = at[1] = at[2] = 0;
+		at[0] = 0;
 	s->bss->argcheck_n = 0;
 	s->bss->argcheck_on = 1;
 	for (int i = 0; i < 3; i++)
@@ -290,7 +292,9 @@ static void learn_sites(struct sqlite_probes *p, void *h, const char *path, void
 	ONE(v3(db, sql, -1, 0, &st, NULL), (uintptr_t)sql, -1, 0, (uintptr_t)&st, 0);
 	ONE(v1(db, sql, -1, &st, &tail), (uintptr_t)sql, -1, 0, (uintptr_t)&st, (uintptr_t)&tail);
 	/* the UTF-8 copy, and a tail into it (on prepare16's stack) */
+	ONE(u1(db, sql16, -1, &st, &tail16), ANY, -1, 0, (uintptr_t)&st, NONZERO);
 	ONE(u2(db, sql16, -1, &st, &tail16), ANY, -1, 0, (uintptr_t)&st, NONZERO);
+	ONE(u3(db, sql16, -1, 0, &st, &tail16), ANY, -1, 0, (uintptr_t)&st, NONZERO);
 #undef ONE
 	/* a schema change, then a step of a statement prepared before it: re-prepared, pold set */
 	if (ok && !v2(db, sql, -1, &old, NULL) && old) {
@@ -309,6 +313,7 @@ static void learn_sites(struct sqlite_probes *p, void *h, const char *path, void
 	}
 	p->prep_in = ok ? at[0] : 0;
 	/* each close: one hit, its db in the first argument's register */
+	s->bss->argcheck_n = 0;
 	for (int c = 0; c < 2; c++) {
 		void *d = NULL;
 		__u32 i;
@@ -547,7 +552,7 @@ static int attach_lib(struct sqlite_probes *p, struct model *m, __u32 slot, pid_
 	if (host)
 		bpf_map_update_elem(bpf_map__fd(p->skel->maps.sq_offs), &tgid, &p->offs, BPF_ANY);
 	/* the functions to probe, grouped by program: one uprobe_multi link per program and
-	 * direction holds all its functions' offsets, 12 descriptors per process instead of 22
+	 * direction holds all its functions' offsets, not one per function
 	 * (the attach takes as long: the kernel registers each uprobe on its own, about 25 ms
 	 * each on a VM where a breakpoint trap costs 6 us) */
 	struct { struct bpf_program *prog; bool ret; int n, f[SQ_NFUNCS]; __u64 off[SQ_NFUNCS]; }
