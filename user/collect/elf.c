@@ -23,33 +23,43 @@ static uint64_t vaddr_to_offset(Elf *e, size_t nphdr, uint64_t v)
 	return 0;
 }
 
+/* Opens path as an ELF file: its descriptor in *fd and its libelf handle in *e (both to close
+ * by the caller, elf_end and close); 0, or -errno, -EINVAL (not a regular ELF file). */
+static int elf_open(const char *path, int *fd, Elf **e)
+{
+	struct stat st;
+	int err = -EINVAL;
+
+	*e = NULL;
+	/* O_NONBLOCK: a FIFO planted under a container's root must not hang us */
+	*fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	if (*fd < 0)
+		return -errno;
+	if (fstat(*fd, &st))
+		err = -errno;
+	else if (S_ISREG(st.st_mode) && elf_version(EV_CURRENT) != EV_NONE &&
+		 (*e = elf_begin(*fd, ELF_C_READ_MMAP, NULL)) && elf_kind(*e) == ELF_K_ELF &&
+		 gelf_getclass(*e))
+		return 0;
+	if (*e)
+		elf_end(*e);
+	*e = NULL;
+	close(*fd);
+	*fd = -1;
+	return err;
+}
+
 int elf_func_offsets(const char *path, const char *const *names, int n, uint64_t *offs)
 {
-	int *best = NULL, fd, found = 0, err = 0;
+	int *best = NULL, fd, found = 0, err;
 	size_t nphdr = 0;
 	Elf_Scn *scn = NULL;
-	struct stat st;
-	Elf *e = NULL;
+	Elf *e;
 
 	for (int i = 0; i < n; i++)
 		offs[i] = 0;
-	/* O_NONBLOCK: a FIFO planted under a container's root must not hang us */
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-	if (fd < 0)
-		return -errno;
-	if (fstat(fd, &st)) {
-		err = -errno;
-		goto out;
-	}
-	if (!S_ISREG(st.st_mode) || elf_version(EV_CURRENT) == EV_NONE) {
-		err = -EINVAL;
-		goto out;
-	}
-	e = elf_begin(fd, ELF_C_READ_MMAP, NULL);
-	if (!e || elf_kind(e) != ELF_K_ELF || !gelf_getclass(e)) {
-		err = -EINVAL;
-		goto out;
-	}
+	if ((err = elf_open(path, &fd, &e)))
+		return err;
 	if (elf_getphdrnum(e, &nphdr))
 		nphdr = 0;
 	best = calloc(n > 0 ? (size_t)n : 1, sizeof(*best));
@@ -102,8 +112,7 @@ int elf_func_offsets(const char *path, const char *const *names, int n, uint64_t
 	err = found;
 out:
 	free(best);
-	if (e)
-		elf_end(e);
+	elf_end(e);
 	close(fd);
 	return err;
 }
@@ -136,15 +145,13 @@ static bool is_push(const unsigned char *b, ssize_t n)
 
 int elf_exec_range(const char *path, uint64_t off, uint64_t *lo, uint64_t *hi)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK), err = -ENOENT;
+	int fd, err;
 	size_t nphdr = 0;
-	Elf *e = NULL;
+	Elf *e;
 
-	if (fd < 0)
-		return -errno;
-	if (elf_version(EV_CURRENT) == EV_NONE || !(e = elf_begin(fd, ELF_C_READ_MMAP, NULL)) ||
-	    elf_kind(e) != ELF_K_ELF || elf_getphdrnum(e, &nphdr))
-		err = -EINVAL;
+	if ((err = elf_open(path, &fd, &e)))
+		return err;
+	err = elf_getphdrnum(e, &nphdr) ? -EINVAL : -ENOENT;
 	for (size_t i = 0; err == -ENOENT && i < nphdr; i++) {
 		GElf_Phdr ph;
 
@@ -155,8 +162,7 @@ int elf_exec_range(const char *path, uint64_t off, uint64_t *lo, uint64_t *hi)
 			err = 0;
 		}
 	}
-	if (e)
-		elf_end(e);
+	elf_end(e);
 	close(fd);
 	return err;
 }

@@ -149,6 +149,16 @@ static int grow(void **arr, size_t *cap, size_t n, size_t size)
 	return 0;
 }
 
+/* Keeps a link for detach_parallel at close (a detach waits for the kernel; the links of
+ * processes gone cost nobody anything meanwhile), or destroys it now if out of memory. */
+static void bury_link(struct sqlite_probes *p, struct sq_link *k)
+{
+	if (grow((void **)&p->dead, &p->cap_dead, p->ndead, sizeof(*p->dead)))
+		link_destroy(k);
+	else
+		p->dead[p->ndead++] = *k;
+}
+
 static const char *const host_libs[] = {
 	"/lib/x86_64-linux-gnu/libsqlite3.so.0", "/usr/lib/x86_64-linux-gnu/libsqlite3.so.0",
 	"/usr/lib64/libsqlite3.so.0", "/usr/lib/libsqlite3.so.0", "/usr/local/lib/libsqlite3.so.0",
@@ -331,10 +341,10 @@ static void learn_sites(struct sqlite_probes *p, void *h, const char *path, void
 	}
 	s->bss->argcheck_on = 0;
 	for (int i = 0; i < nat; i++)
-		if (!p->multi || grow((void **)&p->dead, &p->cap_dead, p->ndead, sizeof(*p->dead)))
-			link_destroy(&k[i]);
+		if (p->multi)
+			bury_link(p, &k[i]);
 		else
-			p->dead[p->ndead++] = k[i];
+			link_destroy(&k[i]);
 	if (p->verbose) {
 		fprintf(stderr, "iogap: SQLite: the prepares' common callee at +0x%" PRIx64 " of %s: %s\n",
 			(uint64_t)at[0], path, p->prep_in ? "checked, probed in their place" :
@@ -906,18 +916,12 @@ void sqlite_probes_end_open(struct sqlite_probes *p, struct model *m, uint64_t s
 	free(all);
 }
 
-/* Keeps a process's links for detach_parallel at close (or destroys them now if out of memory). */
+/* Keeps a process's links for detach_parallel at close (bury_link). */
 static void bury_links(struct sqlite_probes *p, struct sq_proc *pr)
 {
-	while (p->cap_dead < p->ndead + pr->nlinks)
-		if (grow((void **)&p->dead, &p->cap_dead, p->cap_dead, sizeof(*p->dead)))
-			break;
-	if (p->cap_dead >= p->ndead + pr->nlinks) {
-		memcpy(&p->dead[p->ndead], pr->links, pr->nlinks * sizeof(*pr->links));
-		p->ndead += pr->nlinks;
-		pr->nlinks = 0;
-	}
-	proc_detach(pr);
+	for (int i = 0; i < pr->nlinks; i++)
+		bury_link(p, &pr->links[i]);
+	pr->nlinks = 0;
 }
 
 void sqlite_probes_reap(struct sqlite_probes *p)
