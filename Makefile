@@ -127,8 +127,9 @@ check: deps
 test: all
 	$(Q)tests/run
 
-# make check-asan: the unit tests and tests/bpf/test_reliability.sh with the sanitized build,
-# leaks checked. ASan reports go to files (log_path), also from a process whose stderr a test
+# make check-asan: the unit tests and every BPF test that runs iogap (tests/bpf/test_*.sh, as
+# $IOGAP; not test_bench_tools.sh, whose bench scripts run the normal build) with the sanitized
+# build, leaks checked. ASan reports go to files (log_path), also from a process whose stderr a test
 # hides; gcc's UBSan writes to stderr only, so it aborts: the exit status tells.
 SAN_LOG = $(CURDIR)/.output-asan/sanitizer-logs
 .PHONY: check-asan soak
@@ -137,15 +138,18 @@ check-asan:
 	$(Q)$(MAKE) --no-print-directory SANITIZE=1 OUTPUT=.output-asan .output-asan/iogap \
 		$(patsubst $(OUTPUT)/%,.output-asan/%,$(UNIT_BINS))
 	$(Q)rm -rf $(SAN_LOG) && mkdir -p $(SAN_LOG) && chmod 1777 $(SAN_LOG)
-	$(Q)export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:log_path=$(SAN_LOG)/asan \
-		UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:abort_on_error=1; fail=; \
-	for t in $(patsubst $(OUTPUT)/%,.output-asan/%,$(UNIT_BINS)); do \
-		CMOCKA_MESSAGE_OUTPUT=TAP $$t >$$t.log 2>&1 || { fail="$$fail $${t##*/}"; grep -E '^(not ok|#)' $$t.log | head -20; }; \
-		printf '  %-8s %s\n' ASAN "$${t##*/}: $$(grep -c '^ok' $$t.log) ok"; \
+	$(Q)export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:abort_on_error=1; fail=; \
+	san() { n=$$1; shift; ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:log_path=$(SAN_LOG)/$$n "$$@"; }; \
+	for t in $(patsubst $(OUTPUT)/%,.output-asan/%,$(UNIT_BINS)) tests/bpf/test_*.sh; do \
+		n=$${t##*/}; l=.output-asan/$$n.log; \
+		case $$n in test_bench_tools.sh) continue ;; \
+		*.sh) san $$n env IOGAP=$(CURDIR)/.output-asan/iogap timeout 1800 bash $$t >$$l 2>&1 ;; \
+		*) san $$n env CMOCKA_MESSAGE_OUTPUT=TAP $$t >$$l 2>&1 ;; esac; \
+		rc=$$?; reports=$$(ls $(SAN_LOG) | grep -c "^$$n\\."); \
+		[ $$rc -eq 0 ] && [ $$reports -eq 0 ] && ! grep '^not ok' $$l | grep -qv '# SKIP' || \
+			{ fail="$$fail $$n"; grep -E '^(not ok|#)' $$l | head -40; }; \
+		printf '  %-8s %s\n' ASAN "$$n: $$(grep -c '^ok' $$l) ok, $$(grep '^not ok' $$l | grep -cv '# SKIP') not ok, $$reports sanitizer reports"; \
 	done; \
-	IOGAP=$(CURDIR)/.output-asan/iogap bash tests/bpf/test_reliability.sh >.output-asan/test_reliability.log 2>&1 || \
-		{ fail="$$fail test_reliability.sh"; grep -E '^(not ok|#)' .output-asan/test_reliability.log | head -40; }; \
-	printf '  %-8s %s\n' ASAN "test_reliability.sh: $$(grep -c '^ok' .output-asan/test_reliability.log) ok"; \
 	if [ -n "$$(ls $(SAN_LOG))" ]; then head -60 $(SAN_LOG)/*; fail="$$fail (sanitizer reports in $(SAN_LOG))"; fi; \
 	if [ -n "$$fail" ]; then echo "iogap: check-asan failed:$$fail" >&2; exit 1; fi
 

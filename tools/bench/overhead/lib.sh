@@ -44,6 +44,26 @@ floor_stop() {
 	rm -f "$out/floor.fifo"
 }
 
+# Ends a tracer by its PID: SIGINT (it prints its summary), again each second (one sent while a
+# tool is still setting up can be lost), SIGKILL after 10 s.
+end_tracer() {
+	local p=$1 i st
+	for ((i = 0; i < 100; i++)); do
+		st=$(sed 's/.*) //' "/proc/$p/stat" 2>/dev/null | cut -d' ' -f1 || true)   # gone: reaped
+		[[ -n $st && $st != Z ]] || break
+		((i % 10)) || kill -INT "$p" 2>/dev/null || true
+		sleep 0.1
+	done
+	kill -KILL "$p" 2>/dev/null || true
+	wait "$p" 2>/dev/null || true
+}
+
+# syscount_path: libbpf-tools' syscount where Debian installs it, or nothing.
+syscount_path() {
+	command -v syscount || command -v libbpf-syscount ||
+		dpkg -L libbpf-tools 2>/dev/null | grep -m1 -E '/(libbpf-)?syscount$' || true
+}
+
 # end_children: ends and reaps the processes in pids that are still our children (a PID that
 # ended long ago may belong to another process now).
 end_children() {
