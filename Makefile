@@ -173,6 +173,8 @@ bench-overhead: all
 	$(Q)tools/bench/overhead/switches
 	$(Q)echo
 	$(Q)tools/bench/overhead/profile
+	$(Q)echo
+	$(Q)tools/bench/overhead/goals
 
 # The seed benchmark (tools/bench): make bench [DURATION=20] [CONNS="5 10 20"] [OUT=DIR] [BROKEN=django|fastapi]
 DURATION ?= 20

@@ -7,7 +7,8 @@
 source "$(dirname "$0")/../lib.sh"
 need_root "the floor loader builds" "floor.bpf.o loads and attaches" "floor_sqlite.bpf.o loads and attaches" \
 	"floor_apps.bpf.o loads and attaches" "floor_prepare.bpf.o loads and attaches" "sqlite_run prints its table" \
-	"sqlite_run prints its prepare table" "switches prints its table"
+	"sqlite_run prints its prepare table" "goals: nothing measured" "goals: the step row is sqlite_run's" \
+	"switches prints its table"
 cd "$ROOT" || exit 1
 tmp=$(mktemp -d /tmp/iogap-test.XXXXXX)
 on_exit rm -rf "$tmp"
@@ -46,6 +47,13 @@ for obj in floor floor_sqlite floor_apps floor_prepare; do
 	check "$obj.bpf.o: no floor program left once its loader ended" test "$(loaded_floor | wc -l)" -eq "$before"
 done
 
+# goals: the figures the scripts leave (here the test's own directory, not the bench's)
+export IOGAP_GOALS_DIR=$tmp/goals
+tools/bench/overhead/goals >"$tmp/goals0.out" 2>&1
+rc=$?
+check "goals: nothing measured yet: exit 1, no row, each script named (exit $rc)" \
+	bash -c '[[ $1 -eq 1 ]] && ! grep -q "^| ≤" "$2" && grep -q "^Not measured yet: run, apps, sqlite_run " "$2"' _ $rc "$tmp/goals0.out"
+
 # sqlite_run: 1 round of 20000 steps; a row per database with its 8 figures, no warning
 tools/bench/overhead/sqlite_run 1 20000 >"$tmp/sq.out" 2>&1
 rc=$?
@@ -55,6 +63,12 @@ check "sqlite_run prints its table: a row per database with 8 figures, iogap saw
 check "sqlite_run prints its prepare table: none, public, iogap, iogap-public rows with figures" \
 	bash -c 'for m in none public iogap iogap-public; do grep -qE "^\| $m \| [0-9]+\.[0-9]+ \| (-|-?[0-9]+\.[0-9]+) \|$" "$1" || exit 1; done' _ "$tmp/sq.out"
 [[ $rc -eq 0 ]] || sed 's/^/# /' "$tmp/sq.out" | tail -20
+# the goals' step row: the :memory: row's iogap added (column 8), floor added (7), uprobes added (6)
+tools/bench/overhead/goals >"$tmp/goals1.out" 2>&1
+want=$(awk -F' *[|] *' '$2 == ":memory:" { printf "| ≤ 1.7 us per sqlite3_step | %.2f us | %.2f us (its two uprobe traps alone %.2f) | ", $9, $8, $7 }' "$tmp/sq.out")
+check "goals: the step row is sqlite_run's in-memory figures, the others not measured" \
+	bash -c '[[ -n $1 ]] && grep -qF -- "$1" "$2" && grep -q "^Not measured yet: run, apps " "$2"' _ "$want" "$tmp/goals1.out"
+grep -q -F -- "$want" "$tmp/goals1.out" || { echo "# want: $want"; sed 's/^/# /' "$tmp/goals1.out"; }
 
 # switches: 1 round of 2000 round trips; a row per side
 tools/bench/overhead/switches 1 2000 >"$tmp/sw.out" 2>&1

@@ -107,5 +107,14 @@ for p in json.load(sys.stdin):
         print(p.get("name", "?"), p.get("run_time_ns", 0), p.get("run_cnt", 0))' "$ids"
 }
 
+# goal_put KEY VALUE: a figure issue 10's goals are read against (tools/bench/overhead/goals
+# prints them), kept in .output/bench/goals/KEY (or $IOGAP_GOALS_DIR/KEY: a test's own) with the
+# time it was measured (the file's).
+goal_put() {
+	local d=${IOGAP_GOALS_DIR:-.output/bench/goals}
+	mkdir -p "$d"
+	echo "$2" >"$d/$1"
+}
+
 # median: of the numbers on stdin, separated by spaces or newlines
 median() { tr ' ' '\n' | grep . | sort -g | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
