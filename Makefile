@@ -129,23 +129,25 @@ test: all
 
 # make check-asan: the unit tests and every BPF test that runs iogap (tests/bpf/test_*.sh, as
 # $IOGAP; not test_bench_tools.sh, whose bench scripts run the normal build) with the sanitized
-# build, leaks checked. ASan reports go to files (log_path), also from a process whose stderr a test
-# hides; gcc's UBSan writes to stderr only, so it aborts: the exit status tells.
+# build, leaks checked. ASan's and UBSan's reports go to files (log_path, NAME.PID per test), also
+# from a process whose stderr a test hides or whose exit status it does not look at.
 SAN_LOG = $(CURDIR)/.output-asan/sanitizer-logs
 .PHONY: check-asan soak
 check-asan:
+	$(Q)[ "$$(id -u)" -eq 0 ] || { echo "iogap: check-asan needs root (its BPF tests skip without it)" >&2; exit 1; }
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)$(MAKE) --no-print-directory SANITIZE=1 OUTPUT=.output-asan .output-asan/iogap \
 		$(patsubst $(OUTPUT)/%,.output-asan/%,$(UNIT_BINS))
 	$(Q)rm -rf $(SAN_LOG) && mkdir -p $(SAN_LOG) && chmod 1777 $(SAN_LOG)
-	$(Q)export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:abort_on_error=1; fail=; \
-	san() { n=$$1; shift; ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:log_path=$(SAN_LOG)/$$n "$$@"; }; \
+	$(Q)fail=; \
+	san() { n=$$1; shift; ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:log_path=$(SAN_LOG)/$$n \
+		UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:abort_on_error=1:log_path=$(SAN_LOG)/$$n "$$@"; }; \
 	for t in $(patsubst $(OUTPUT)/%,.output-asan/%,$(UNIT_BINS)) tests/bpf/test_*.sh; do \
 		n=$${t##*/}; l=.output-asan/$$n.log; \
 		case $$n in test_bench_tools.sh) continue ;; \
 		*.sh) san $$n env IOGAP=$(CURDIR)/.output-asan/iogap timeout 1800 bash $$t >$$l 2>&1 ;; \
 		*) san $$n env CMOCKA_MESSAGE_OUTPUT=TAP $$t >$$l 2>&1 ;; esac; \
-		rc=$$?; reports=$$(ls $(SAN_LOG) | grep -c "^$$n\\."); \
+		rc=$$?; reports=$$(ls $(SAN_LOG) | grep -cE "^$$n\\.[0-9]+$$"); \
 		[ $$rc -eq 0 ] && [ $$reports -eq 0 ] && ! grep '^not ok' $$l | grep -qv '# SKIP' || \
 			{ fail="$$fail $$n"; grep -E '^(not ok|#)' $$l | head -40; }; \
 		printf '  %-8s %s\n' ASAN "$$n: $$(grep -c '^ok' $$l) ok, $$(grep '^not ok' $$l | grep -cv '# SKIP') not ok, $$reports sanitizer reports"; \

@@ -78,7 +78,8 @@ traced() {
 
 # trace_stopped_pid OUT.json ERR CMD...: CMD stops itself (SIGSTOP) before its measured work;
 # iogap attaches with -p, CMD is continued, and iogap must end by itself once CMD (and the
-# children it forked) exited. Returns 0 then, 1 if iogap did not start, 2 if it did not end.
+# children it forked) exited. Returns 0 then, 1 if iogap did not start, 2 if it did not end; an
+# exit status other than 0 (a sanitizer's abort in make check-asan, say) is a failure of its own.
 # Optional: the array trace_env (VAR=VALUE for iogap's environment) and while_tracing (a
 # command run with iogap's PID once it traces, before CMD is continued).
 while_tracing=
@@ -98,7 +99,9 @@ trace_stopped_pid() {
 	wait $wl
 	for _ in $(seq 100); do kill -0 $ig 2>/dev/null || break; sleep 0.1; done
 	kill -0 $ig 2>/dev/null && return 2
-	wait $ig
+	local rc=0
+	wait $ig || rc=$?
+	[[ $rc -eq 0 ]] || { not_ok "iogap trace -p $* exited with status $rc"; sed 's/^/# /' "$err" | tail -5; }
 	return 0
 }
 

@@ -63,6 +63,17 @@ syscount_path() {
 	command -v syscount || command -v libbpf-syscount ||
 		dpkg -L libbpf-tools 2>/dev/null | grep -m1 -E '/(libbpf-)?syscount$' || true
 }
+# syscount_start FILE ARGS...: $syscount_bin -L ARGS in the background, its output in FILE, its
+# PID in syscount_pid (and pids); returns once it traces, 1 if it ended or does not trace after
+# 20 s (then still running: the caller ends it).
+syscount_start() {
+	local f=$1
+	shift
+	stdbuf -oL "$syscount_bin" -L "$@" >"$f" 2>&1 8>&- &
+	syscount_pid=$!
+	pids+=("$syscount_pid")
+	wait_line "$f" "Tracing syscalls" "$syscount_pid"
+}
 
 # end_children: ends and reaps the processes in pids that are still our children (a PID that
 # ended long ago may belong to another process now).
@@ -108,12 +119,21 @@ for p in json.load(sys.stdin):
 }
 
 # goal_put KEY VALUE: a figure issue 10's goals are read against (tools/bench/overhead/goals
-# prints them), kept in .output/bench/goals/KEY (or $IOGAP_GOALS_DIR/KEY: a test's own) with the
-# time it was measured (the file's).
+# prints them), kept in .output/bench/goals/KEY (or $IOGAP_GOALS_DIR/KEY, relative to the
+# repository's root, where the scripts run: a test's own) as "VALUE EPOCH COMMIT" (COMMIT with
+# "+changes" when tracked files differ from it). goal_clear PATTERN...: a script's figures
+# removed when it starts, so that none of an earlier run stays beside the new ones.
+goal_dir() { echo "${IOGAP_GOALS_DIR:-.output/bench/goals}"; }
 goal_put() {
-	local d=${IOGAP_GOALS_DIR:-.output/bench/goals}
-	mkdir -p "$d"
-	echo "$2" >"$d/$1"
+	local c
+	c=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+	git diff --quiet HEAD 2>/dev/null || c+="+changes"
+	mkdir -p "$(goal_dir)"
+	echo "$2 $(date +%s) $c" >"$(goal_dir)/$1"
+}
+goal_clear() {
+	local p
+	for p in "$@"; do rm -f "$(goal_dir)"/$p; done
 }
 
 # median: of the numbers on stdin, separated by spaces or newlines
