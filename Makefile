@@ -130,8 +130,9 @@ test: all
 # make check-asan: the unit tests and every BPF test that runs iogap (tests/bpf/test_*.sh, as
 # $IOGAP; not test_bench_tools.sh, whose bench scripts run the normal build) with the sanitized
 # build, leaks checked. ASan's reports go to files (log_path, NAME.PID per test), also from a
-# process whose stderr a test hides or whose exit status it does not look at; gcc's UBSan writes
-# to stderr only (no log_path), so it aborts: the exit status tells, which the tests check.
+# process whose stderr a test hides or whose exit status it does not look at; gcc's UBSan
+# writes to stderr only (no log_path), so it aborts: the exit status tells (tests/lib.sh's
+# helpers check it).
 SAN_LOG = $(CURDIR)/.output-asan/sanitizer-logs
 .PHONY: check-asan soak
 check-asan:

@@ -126,10 +126,19 @@ for p in json.load(sys.stdin):
 goal_dir() { echo "${IOGAP_GOALS_DIR:-.output/bench/goals}"; }
 goal_put() {
 	local c
+	[[ -n $2 ]] || return 0      # nothing measured: no figure
 	c=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
 	git diff --quiet HEAD 2>/dev/null || c+="+changes"
 	mkdir -p "$(goal_dir)"
 	echo "$2 $(date +%s) $c" >"$(goal_dir)/$1"
+}
+# half_range "A1 A2 ..." "B1 B2 ...": half the range of the rounds' differences Ai - Bi (the
+# sides were run in the same rounds, interleaved), how far one run's figure can be trusted;
+# nothing when the lists differ in length (a side failed in a round).
+half_range() {
+	awk -v a="$1" -v b="$2" 'BEGIN { n = split(a, x, " "); if (n != split(b, y, " ") || n < 2) exit
+		lo = hi = x[1] - y[1]; for (i = 2; i <= n; i++) { d = x[i] - y[i]; if (d < lo) lo = d; if (d > hi) hi = d }
+		printf "%.3f\n", (hi - lo) / 2 }'
 }
 goal_clear() {
 	local p
