@@ -164,7 +164,8 @@ soak: all
 
 # iogap's overhead (README, "Overhead"): syscalls vs peer tracers, sqlite3_step, the bench apps at
 # saturation (against a floor of empty programs on the same hooks), rich events without drops,
-# context switches, BPF run time per program. Root; about 8 minutes.
+# context switches, BPF run time per program, and last issue 10's goals against those figures
+# (tools/bench/overhead/goals). Root; about 10 minutes.
 bench-overhead: all
 	$(Q)tools/bench/overhead/run
 	$(Q)echo

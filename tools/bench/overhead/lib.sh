@@ -1,4 +1,4 @@
-# Shared by the overhead scripts (run, sqlite_run, apps, profile, switches); they set $out and the
+# Shared by the overhead scripts (run, sqlite_run, apps, events, profile, switches); they set $out and the
 # pids array.
 
 # wait_line FILE PATTERN PID: until FILE holds PATTERN (20 s), while PID lives.
