@@ -1,5 +1,5 @@
-# Shared by the overhead scripts (run, sqlite_run, apps, events, profile, switches); they set $out and the
-# pids array.
+# Shared by the overhead scripts (run, sqlite_run, apps, events, profile, switches); they set $out
+# and the pids array.
 
 # wait_line FILE PATTERN PID: until FILE holds PATTERN (20 s), while PID lives.
 wait_line() {
