@@ -402,10 +402,12 @@ if experiment busy --both "--busy-timeout $BUSY_TIMEOUT_MS" --during-b hold; the
 		inputs busy "$tmp/busy"
 	# the contention shows up as busy_sleep (the busy handler's sleeps inside BEGIN
 	# IMMEDIATE; a thread waiting for SQLite's lock polls, it is not blocked in fcntl, so
-	# not "lock"). share >= 0.8: the second writer holds the lock 80% of the time, and b's
+	# not "lock"). share >= 0.6: the second writer holds the lock 80% of the time, and b's
 	# requests sleep 0.5-2 ms each waiting for it, 5-10x anything else that differs
-	# (measured: busy_sleep 0.93-1.00 of the gap)
-	verdict "busy: top cause busy_sleep" explain busy "$tmp/busy" busy_sleep 0.8
+	# (measured: busy_sleep 0.93-1.00 of the gap; 0.97-1.00 in 3 runs on 2026-12-02), but
+	# the writer's commits also slow b's own fsyncs: in a CI run that day b got fewer BUSY
+	# results (27), busy_sleep took 0.74 of the gap and fsync 0.26 (48.1 against 8.9 us)
+	verdict "busy: top cause busy_sleep" explain busy "$tmp/busy" busy_sleep 0.6
 fi
 
 if experiment reopen --b --reopen; then
