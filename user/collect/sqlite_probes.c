@@ -577,10 +577,10 @@ static int attach_lib(struct sqlite_probes *p, struct model *m, __u32 slot, pid_
 			offs[f] = 0;
 		offs[SQ_PREPARE_IN] = p->prep_in;
 	}
-	if (host && p->close_at[0] && offs[SQ_CLOSE])
-		offs[SQ_CLOSE] = p->close_at[0];
-	if (host && p->close_at[1] && offs[SQ_CLOSE_V2])
-		offs[SQ_CLOSE_V2] = p->close_at[1];
+	_Static_assert(SQ_CLOSE_V2 == SQ_CLOSE + 1, "close_at[c] is the site of SQ_CLOSE + c");
+	for (int c = 0; c < 2; c++)
+		if (host && p->close_at[c] && offs[SQ_CLOSE + c])
+			offs[SQ_CLOSE + c] = p->close_at[c];
 	for (int f = 0; f < SQ_NFUNCS; f++) {
 		struct bpf_program *progs[2];
 

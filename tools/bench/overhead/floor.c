@@ -28,11 +28,11 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	bpf_object__for_each_program(p, obj) {
+		const char *sec = bpf_program__section_name(p), *at = getenv("FLOOR_UPROBE"), *colon;
 		bool want = argc == 2;
 
 		for (int i = 2; i < argc && !want; i++)
-			want = !strncmp(bpf_program__section_name(p), argv[i], strlen(argv[i]));
-		const char *sec = bpf_program__section_name(p), *at = getenv("FLOOR_UPROBE"), *colon;
+			want = !strncmp(sec, argv[i], strlen(argv[i]));
 
 		if (want && (!strcmp(sec, "uprobe") || !strcmp(sec, "uretprobe"))) {
 			LIBBPF_OPTS(bpf_uprobe_opts, uo, .retprobe = sec[1] == 'r');

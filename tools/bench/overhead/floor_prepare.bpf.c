@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Empty programs on a prepare's entry and return, where FLOOR_UPROBE (floor.c) puts them: the
  * host library's prepares' common callee, where iogap probes them when its check of it passes
- * (user/collect/sqlite_probes.c, learn_inner), or sqlite3_prepare_v2, where it probes them
+ * (user/collect/sqlite_probes.c, learn_sites), or sqlite3_prepare_v2, where it probes them
  * otherwise. Part of the apps' floor; sqlite_run's prepare table has both. */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
