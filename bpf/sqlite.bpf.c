@@ -355,6 +355,8 @@ static __always_inline void prepare_enter(__u64 sql, __u64 nbyte, __u64 ppstmt, 
 		return;
 	ts->sq_slot = slot;
 	d = ts->sq_prep_depth++;
+	if (!d)
+		ts->sq_prep_sleep = 0;
 	if (d >= SQ_PREPARE_NEST)
 		return;            /* deeper than we keep: its return finds no arguments */
 	ts->sq_args[d][0] = sql;
@@ -509,6 +511,24 @@ static __always_inline bool holds_sql16(__u64 stmt, __u32 zsql, __u64 sql, long 
 	return true;
 }
 
+/* The outermost prepare returns rc after its busy handler slept (syscalls.bpf.c summed the
+ * sleeps in the thread's state), or with BUSY: per slot, beside the connections' opens. */
+static __always_inline void prepare_waited(struct thread_state *ts, __u32 slot, int rc)
+{
+	__u32 k = slot;
+	struct sq_slot_stats *s = bpf_map_lookup_elem(&sq_slots, &k);
+
+	if (s) {
+		if (ts->sq_prep_sleep) {
+			__sync_fetch_and_add(&s->prep_sleeps, 1);
+			__sync_fetch_and_add(&s->prep_sleep_ns, ts->sq_prep_sleep);
+		}
+		if ((rc & 0xff) == SQLITE_BUSY)
+			__sync_fetch_and_add(&s->prep_busy, 1);
+	}
+	ts->sq_prep_sleep = 0;
+}
+
 SEC("uretprobe")
 int BPF_KRETPROBE(iogap_sq_prep_r, int rc)
 {
@@ -526,6 +546,8 @@ int BPF_KRETPROBE(iogap_sq_prep_r, int rc)
 		return 0;
 	slot = ts->sq_slot;
 	d = --ts->sq_prep_depth;
+	if (!d && (ts->sq_prep_sleep || (rc & 0xff) == SQLITE_BUSY))
+		prepare_waited(ts, slot, rc);
 	if (d >= SQ_PREPARE_NEST || rc != SQLITE_OK)
 		return 0;
 	a = ts->sq_args[d];
@@ -641,6 +663,8 @@ int BPF_KRETPROBE(iogap_sq_step_r, int rc)
 		st->rc[r] += 1;
 	if (r == RC_ROW)
 		st->rows += 1;
+	if (r == RC_BUSY && !ts->sq_split[SPLIT_BUSY_SLEEP])
+		st->busy_at_once += 1;
 	st->step_ns += dur;
 	split_add(st, ts);
 	hist_add(ss->idx, slot, ss->hash, SQ_HIST_STEP, dur);
@@ -720,6 +744,8 @@ int BPF_KRETPROBE(iogap_sq_exec_r, int rc)
 	r = rc_index(rc == SQLITE_OK ? SQLITE_DONE : rc);
 	if (r < RC_MAX)
 		st->rc[r] += 1;
+	if (r == RC_BUSY && !ts->sq_split[SPLIT_BUSY_SLEEP])
+		st->busy_at_once += 1;
 	st->step_ns += dur;
 	st->stmt_ns += dur;
 	st->stmt_ended += 1;

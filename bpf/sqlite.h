@@ -49,6 +49,9 @@ struct stmt_stats {
 				   * finalize): their first step's entry to their last step's return */
 	__u64 stmt_ended;
 	__u64 split_ns[SPLIT_MAX];
+	__u64 busy_at_once;       /* BUSY results of steps in which the busy handler never slept:
+				   * SQLite does not wait to turn a read transaction into a write one
+				   * (it could deadlock), nor where no busy handler is set */
 };
 
 /* One histogram of one {target, text} pair with an entry in sq_stats below SQ_HIST_ARRAY:
@@ -102,6 +105,11 @@ struct sq_slot_stats {
 	__u64 opens;
 	__u64 closes;
 	__u64 open_ns;
+	/* the busy handler inside a prepare, outside any step: a new connection's first prepare
+	 * reads the schema, which waits for the database's lock as a statement does */
+	__u64 prep_sleeps;        /* prepares in which it slept */
+	__u64 prep_sleep_ns;      /* the time it slept in them */
+	__u64 prep_busy;          /* prepares that returned BUSY */
 };
 
 struct sq_file_key {

@@ -615,6 +615,8 @@ static __always_inline int sys_exit(struct pt_regs *regs, long ret, const bool f
 	lat = now - ts->ts;
 	if (ts->sq_depth)
 		sqlite_account(ts, slot, op, lat);
+	else if (op == IOP_SLEEP && ts->sq_prep_depth)
+		ts->sq_prep_sleep += lat;   /* a prepare's busy handler (sqlite.bpf.c counts it) */
 	if (op == IOP_OTHER)
 		return 0;
 	flags = op_flags[op];

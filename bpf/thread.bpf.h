@@ -67,6 +67,7 @@ struct thread_state {
 	__u64 sq_stmt;            /* the statement of the sqlite3_step in progress */
 	__u64 sq_exec_sql;        /* the SQL of the sqlite3_exec in progress */
 	__u64 sq_open_ts;
+	__u64 sq_prep_sleep;      /* busy-handler sleeps in the prepare in progress, outside a step */
 	__u8 sq_utf16[SQ_PREPARE_NEST];        /* that prepare's text is UTF-16 (sqlite3_prepare16*) */
 };
 _Static_assert(__builtin_offsetof(struct thread_state, fp_ino) == 64, "thread_state: the hot first 64 bytes");

@@ -37,6 +37,15 @@
  * busy:   a forked child holds a write transaction (BEGIN IMMEDIATE; INSERT; 300 ms; COMMIT)
  *         while the parent, with sqlite3_busy_timeout 100 ms, inserts 5 rows: its steps
  *         return SQLITE_BUSY after the busy handler's sleeps; it resets and retries.
+ *         Then 3 times: connection a reads in a deferred transaction (BEGIN; SELECT count(*))
+ *         while b holds the write lock (BEGIN IMMEDIATE), and a's UPDATE returns SQLITE_BUSY
+ *         at once, its busy timeout (100 ms) unused: SQLite does not wait to turn a read
+ *         transaction into a write one (busy_at_once: BUSY results of steps in which no
+ *         usleep ran). And 2 times: b holds an exclusive lock (BEGIN EXCLUSIVE) while a new
+ *         connection (busy timeout 50 ms) prepares its first statement, whose schema read
+ *         waits in the busy handler, inside sqlite3_prepare_v2, which returns SQLITE_BUSY
+ *         (prep_sleeps, prep_sleep_ns: the prepares in which usleep ran, and its time there;
+ *         prep_busy: the prepares that returned SQLITE_BUSY).
  * write:  PRAGMA journal_mode, CREATE TABLE, 50 transactions of 4 INSERTs. In WAL mode the
  *         close does not checkpoint (SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE), so that every fsync
  *         happens inside sqlite3_step.
@@ -61,7 +70,7 @@
 enum {
 	T_CREATE_T, T_CREATE_BIG, T_FILL_BIG, T_JOURNAL, T_BEGIN, T_BEGIN_IMMEDIATE, T_INSERT,
 	T_COMMIT, T_SELECT, T_UPDATE, T_COUNT, T_SOME, T_EXPLAIN, T_FINAL, T_LONG, T_CHURN, T_REPREP,
-	T_CREATE_R, N_TMPL
+	T_CREATE_R, T_UPDATE_T, T_BEGIN_EXCLUSIVE, N_TMPL
 };
 /* single spaces, no digits in names: the template is what a normalizer should make of the text */
 static const char *const tmpl_sql[N_TMPL] = {
@@ -84,21 +93,24 @@ static const char *const tmpl_sql[N_TMPL] = {
 	[T_CHURN] = "SELECT ? WHERE ?",
 	[T_REPREP] = "SELECT max(a) FROM big",
 	[T_CREATE_R] = "CREATE TABLE r(x INTEGER)",
+	[T_UPDATE_T] = "UPDATE t SET b = ? WHERE a = ?",
+	[T_BEGIN_EXCLUSIVE] = "BEGIN EXCLUSIVE",
 };
 
 struct tmpl_truth {
-	long long count, steps, rows, rc_row, rc_done, rc_busy;
+	long long count, steps, rows, rc_row, rc_done, rc_busy, busy_at_once;
 	long long trace_stmt, trace_row, step_ns, exec_ns, sleep_ns;
 };
 struct truth {
 	struct tmpl_truth t[N_TMPL];
 	long long opens, closes, sleep_outside_step_ns, trace_other, trace_internal;
+	long long prep_sleeps, prep_sleep_ns, prep_busy;
 	int used;
 };
 /* [0] this process, [1] the child of busy mode: shared memory, so the parent reports both */
 static struct truth *truth, *me;
 static sqlite3_stmt *cur_stmt;
-static int cur_tmpl, in_step;
+static int cur_tmpl, in_step, in_prepare;
 static char last_text[64];
 
 static void die(const char *what)
@@ -138,6 +150,8 @@ int usleep(useconds_t us)
 		me->t[cur_tmpl].sleep_ns += d;
 	else
 		me->sleep_outside_step_ns += d;
+	if (in_prepare)
+		me->prep_sleep_ns += d;
 	return 0;
 }
 
@@ -178,18 +192,20 @@ static void db_close(sqlite3 *db)
 
 /*
  * Runs template TMPL with its ?s replaced by the literals LITS (NULL-terminated): prepare,
- * step until DONE, finalize. With RETRY_BUSY, a step that returns SQLITE_BUSY is followed by
- * sqlite3_reset and a new execution. Returns the rows; the last row's first column is kept
- * in last_text.
+ * step until DONE, finalize. With BUSY RETRY, a step that returns SQLITE_BUSY is followed by
+ * sqlite3_reset and a new execution; with BUSY_END, it ends the run (-1 returned); with
+ * BUSY_DIE, the program dies. Returns the rows; the last row's first column is kept in
+ * last_text.
  */
-static long long run(sqlite3 *db, int tmpl, int retry_busy, const char *const *lits)
+enum { BUSY_DIE, BUSY_RETRY, BUSY_END };
+static long long run(sqlite3 *db, int tmpl, int busy, const char *const *lits)
 {
 	struct tmpl_truth *tt = &me->t[tmpl];
 	char sql[512];
 	size_t n = 0, len;
 	const char *p;
 	sqlite3_stmt *s;
-	long long rows = 0, t0, t1 = 0, start = 0;
+	long long rows = 0, t0, t1 = 0, start = 0, slept;
 	int rc, first = 1, tries = 0;
 
 	for (p = tmpl_sql[tmpl]; *p; p++) {
@@ -212,10 +228,13 @@ static long long run(sqlite3 *db, int tmpl, int retry_busy, const char *const *l
 	cur_tmpl = tmpl;
 	for (;;) {
 		t0 = now_ns();
+		slept = tt->sleep_ns;
 		in_step = 1;
 		rc = sqlite3_step(s);
 		in_step = 0;
 		t1 = now_ns();
+		if (rc == SQLITE_BUSY && tt->sleep_ns == slept)
+			tt->busy_at_once++;
 		tt->step_ns += t1 - t0;
 		tt->steps++;
 		tt->count += first;
@@ -231,7 +250,12 @@ static long long run(sqlite3 *db, int tmpl, int retry_busy, const char *const *l
 			tt->rc_done++;
 			tt->exec_ns += t1 - start;
 			break;
-		} else if (rc == SQLITE_BUSY && retry_busy && ++tries < 100) {
+		} else if (rc == SQLITE_BUSY && busy == BUSY_END) {
+			tt->rc_busy++;
+			tt->exec_ns += t1 - start;
+			rows = -1;
+			break;
+		} else if (rc == SQLITE_BUSY && busy == BUSY_RETRY && ++tries < 100) {
 			tt->rc_busy++;
 			tt->exec_ns += t1 - start;
 			sqlite3_reset(s);
@@ -244,8 +268,9 @@ static long long run(sqlite3 *db, int tmpl, int retry_busy, const char *const *l
 	cur_stmt = NULL;
 	return rows;
 }
-#define STMT(db, tmpl, ...) run(db, tmpl, 0, (const char *const[]){ __VA_ARGS__ __VA_OPT__(,) NULL })
-#define STMT_RETRY(db, tmpl, ...) run(db, tmpl, 1, (const char *const[]){ __VA_ARGS__ __VA_OPT__(,) NULL })
+#define STMT(db, tmpl, ...) run(db, tmpl, BUSY_DIE, (const char *const[]){ __VA_ARGS__ __VA_OPT__(,) NULL })
+#define STMT_RETRY(db, tmpl, ...) run(db, tmpl, BUSY_RETRY, (const char *const[]){ __VA_ARGS__ __VA_OPT__(,) NULL })
+#define STMT_BUSY(db, tmpl, ...) run(db, tmpl, BUSY_END, (const char *const[]){ __VA_ARGS__ __VA_OPT__(,) NULL })
 
 /* One execution of s (template tmpl) that steps n rows and stops there, before its last step. */
 static void some_rows(sqlite3 *db, sqlite3_stmt *s, int tmpl, int n)
@@ -482,6 +507,58 @@ static void mode_churn(const char *path)
 	db_close(db);
 }
 
+/* A read transaction's write returns SQLITE_BUSY at once while another connection holds the
+ * write lock: SQLite does not call the busy handler then (waiting could deadlock). */
+static void busy_upgrade(const char *path)
+{
+	sqlite3 *a = db_open(path, 100), *b = db_open(path, 100);
+	char v[32];
+
+	for (int i = 0; i < 3; i++) {
+		snprintf(v, sizeof(v), "%d", i);
+		STMT(a, T_BEGIN);
+		STMT(a, T_COUNT);
+		STMT(b, T_BEGIN_IMMEDIATE);
+		if (STMT_BUSY(a, T_UPDATE_T, "'upgrade'", v) != -1)
+			die("a read transaction's UPDATE did not return SQLITE_BUSY");
+		STMT(a, T_COMMIT);
+		STMT(b, T_COMMIT);
+	}
+	if (me->t[T_UPDATE_T].busy_at_once != 3 || me->t[T_UPDATE_T].sleep_ns)
+		die("the read transaction's UPDATE slept in the busy handler");
+	db_close(a);
+	db_close(b);
+}
+
+/* A new connection's first prepare reads the schema: while another connection holds an
+ * exclusive lock it waits in the busy handler, then returns SQLITE_BUSY. */
+static void busy_prepare(const char *path)
+{
+	sqlite3 *b = db_open(path, 100);
+	long long before;
+
+	for (int i = 0; i < 2; i++) {
+		sqlite3 *c = db_open(path, 50);
+		sqlite3_stmt *s = NULL;
+		int rc;
+
+		STMT(b, T_BEGIN_EXCLUSIVE);
+		before = me->prep_sleep_ns;
+		in_prepare = 1;
+		rc = sqlite3_prepare_v2(c, tmpl_sql[T_COUNT], -1, &s, NULL);
+		in_prepare = 0;
+		if (rc != SQLITE_BUSY || s)
+			die_db(c, "the prepare did not return SQLITE_BUSY");
+		me->prep_busy++;
+		if (me->prep_sleep_ns == before)
+			die("the prepare returned SQLITE_BUSY without a busy-handler sleep");
+		me->prep_sleeps++;
+		STMT(b, T_COMMIT);
+		db_close(c);
+	}
+	db_close(b);
+}
+
 static void mode_busy(const char *path)
 {
 	struct timespec hold = { 0, 300 * 1000000L };
@@ -525,6 +602,8 @@ static void mode_busy(const char *path)
 		die("no step returned SQLITE_BUSY");
 	if (!truth[0].t[T_INSERT].sleep_ns)
 		die("SQLITE_BUSY without a timed sleep: usleep() is not the one defined here");
+	busy_upgrade(path);
+	busy_prepare(path);
 }
 
 static void mode_write(const char *path, const char *journal)
@@ -584,6 +663,7 @@ static void report(const char *path, const char *mode, const char *db)
 {
 	struct tmpl_truth sum[N_TMPL] = { 0 };
 	long long opens = 0, closes = 0, sleep_in = 0, sleep_out = 0, internal = 0;
+	long long prep_sleeps = 0, prep_sleep_ns = 0, prep_busy = 0;
 	int i, k, procs = 0, first = 1;
 	char lib[4096];
 	FILE *f;
@@ -597,6 +677,9 @@ static void report(const char *path, const char *mode, const char *db)
 		opens += tr->opens;
 		closes += tr->closes;
 		sleep_out += tr->sleep_outside_step_ns;
+		prep_sleeps += tr->prep_sleeps;
+		prep_sleep_ns += tr->prep_sleep_ns;
+		prep_busy += tr->prep_busy;
 		internal += tr->trace_internal;
 		if (tr->trace_other)
 			die("sqlite3_trace_v2 reported a statement this program did not step");
@@ -611,6 +694,7 @@ static void report(const char *path, const char *mode, const char *db)
 			}
 			s->count += t->count, s->steps += t->steps, s->rows += t->rows;
 			s->rc_row += t->rc_row, s->rc_done += t->rc_done, s->rc_busy += t->rc_busy;
+			s->busy_at_once += t->busy_at_once;
 			s->step_ns += t->step_ns, s->exec_ns += t->exec_ns, s->sleep_ns += t->sleep_ns;
 			sleep_in += t->sleep_ns;
 		}
@@ -623,18 +707,19 @@ static void report(const char *path, const char *mode, const char *db)
 	fprintf(f, ", \"library\": ");
 	json_str(f, lib);
 	fprintf(f, ",\n \"opens\": %lld, \"closes\": %lld, \"processes\": %d, \"busy_sleep_ns\": %lld,"
-		" \"sleep_outside_step_ns\": %lld, \"sqlite_internal_rows\": %lld,\n \"statements\": {",
-		opens, closes, procs, sleep_in, sleep_out, internal);
+		" \"sleep_outside_step_ns\": %lld, \"sqlite_internal_rows\": %lld,\n \"prep_sleeps\": %lld,"
+		" \"prep_sleep_ns\": %lld, \"prep_busy\": %lld, \"statements\": {",
+		opens, closes, procs, sleep_in, sleep_out, internal, prep_sleeps, prep_sleep_ns, prep_busy);
 	for (i = 0; i < N_TMPL; i++) {
 		struct tmpl_truth *s = &sum[i];
 
 		if (!s->steps)
 			continue;
 		fprintf(f, "%s\n  \"%s\": {\"count\": %lld, \"steps\": %lld, \"rows\": %lld, "
-			"\"rc\": {\"ROW\": %lld, \"DONE\": %lld, \"BUSY\": %lld}, \"step_ns\": %lld, \"exec_ns\": %lld, "
-			"\"busy_sleep_ns\": %lld}",
+			"\"rc\": {\"ROW\": %lld, \"DONE\": %lld, \"BUSY\": %lld}, \"busy_at_once\": %lld, "
+			"\"step_ns\": %lld, \"exec_ns\": %lld, \"busy_sleep_ns\": %lld}",
 			first ? "" : ",", tmpl_sql[i], s->count, s->steps, s->rows, s->rc_row, s->rc_done,
-			s->rc_busy, s->step_ns, s->exec_ns, s->sleep_ns);
+			s->rc_busy, s->busy_at_once, s->step_ns, s->exec_ns, s->sleep_ns);
 		first = 0;
 	}
 	fprintf(f, "}}\n");

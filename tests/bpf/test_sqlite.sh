@@ -17,7 +17,8 @@ need_root "dynamic: per-template counts exact" "dynamic: step time within 10%" \
 	"static: opens and closes" "static: library, where=static" "mount namespace: per-template counts exact" \
 	"mount namespace: in-root library path" "--pid target: per-template counts exact" "--pid target: opens" \
 	"busy: per-template counts and BUSY codes exact" "busy: busy_sleep vs the program's timed sleeps" \
-	"busy: opens, closes, processes" "journal=delete: per-template counts exact" \
+	"busy: opens, closes, processes" "busy: BUSY at once per template exact" \
+	"busy: prepares' busy-handler sleeps and BUSY exact" "journal=delete: per-template counts exact" \
 	"journal=delete: fsyncs inside SQLite equal strace -c" "journal=delete: fsync_by_file equals strace -y" \
 	"journal=wal: per-template counts exact" "journal=wal: fsyncs inside SQLite equal strace -c" \
 	"journal=wal: fsync_by_file equals strace -y" "churn: counts exact" "statement prepared before attach is named" \
@@ -137,6 +138,27 @@ elif what == "busy_sleep":
     mine = sum(s.get("split_ns", {}).get("busy_sleep", 0) for s in sq.get("statements", []))
     line = f"busy_sleep iogap {mine} ns, workload {rep['busy_sleep_ns']} ns"
     (info if mine > 0 and within(mine, rep["busy_sleep_ns"], 0.10) else bad).append(line)
+elif what == "busy_at_once":
+    # truth: the program's steps that returned SQLITE_BUSY while its usleep (SQLite's busy
+    # handler) did not run, per template: a read transaction's write (SQLite does not wait)
+    for sql, w in rep["statements"].items():
+        n = got.get(key(sql), {}).get("busy_at_once")
+        if n != w["busy_at_once"]:
+            bad.append(f"{sql!r}: busy_at_once iogap {n}, workload {w['busy_at_once']}")
+    total = sum(w["busy_at_once"] for w in rep["statements"].values())
+    if not total:
+        bad.append("the workload had no BUSY at once: nothing compared")
+    if not bad:
+        info.append(f"{total} BUSY at once, per template equal")
+elif what == "prep_sleep":
+    # truth: the program's sqlite3_prepare_v2 calls in which usleep ran, the time usleep took
+    # in them (clock_gettime), and those that returned SQLITE_BUSY
+    for f in ("prep_sleeps", "prep_busy"):
+        line = f"{f}: iogap {sq.get(f)}, workload {rep[f]}"
+        (info if sq.get(f) == rep[f] and rep[f] else bad).append(line)
+    mine, truth = sq.get("prep_sleep_ns", 0), rep["prep_sleep_ns"]
+    line = f"prep_sleep_ns: iogap {mine}, workload {truth}"
+    (info if truth and within(mine, truth, 0.10) else bad).append(line)
 elif what in ("fsync_total", "fsync_files"):
     # truth: strace -f -C -y -e trace=fsync,fdatasync of the same workload in another directory;
     # paths are compared relative to each run's directory ("." is the directory itself)
@@ -256,7 +278,9 @@ case $? in
 esac
 
 # 4. lock contention: a forked child holds a write transaction for 300 ms while the parent's
-# INSERTs (busy timeout 100 ms) sleep in SQLite's busy handler and return SQLITE_BUSY
+# INSERTs (busy timeout 100 ms) sleep in SQLite's busy handler and return SQLITE_BUSY; then a
+# read transaction's UPDATE returns SQLITE_BUSY at once (3 times), and a new connection's
+# prepare waits in the busy handler for its schema read and returns SQLITE_BUSY (2 times)
 mkdir -p "$tmp/busy"
 if traced busy "$WL" busy "$tmp/busy/db" "$tmp/busy/rep.json"; then
 	o=$tmp/busy.json r=$tmp/busy/rep.json
@@ -266,7 +290,10 @@ if traced busy "$WL" busy "$tmp/busy/db" "$tmp/busy/rep.json"; then
 	# program's clock adds only a libc call around each, so they differ by well under 1% unless
 	# iogap misses or misclassifies sleeps
 	check "busy: busy_sleep in the split within 10% of the program's timed busy-handler sleeps" compare busy_sleep "$o" "$r"
-	check "busy: opens 3, closes 3, 2 processes (parent and forked child)" compare opens "$o" "$r"
+	check "busy: opens 8, closes 8, 2 processes (parent and forked child)" compare opens "$o" "$r"
+	check "busy: BUSY at once (no busy-handler sleep in the step) per template exact" compare busy_at_once "$o" "$r"
+	# 10%: the same clock_nanosleep calls (~6 of 1-17 ms, 50 ms a prepare), timed on both sides
+	check "busy: prepares' busy-handler sleeps (2) and BUSY (2) exact, their time within 10%" compare prep_sleep "$o" "$r"
 fi
 
 # 5. journal modes: fsyncs inside SQLite vs strace of the same workload (deterministic: the same

@@ -207,16 +207,24 @@ static void test_busy_sleep(void **s)
 	b = &m.targets[1];
 	add_ns(b, BUD_BUSY_SLEEP, 6 * MS);
 	st = stmt(b, 7, "INSERT INTO audit(msg) VALUES(?)", REQS);
-	st->s.split_ns[SPLIT_BUSY_SLEEP] = 6 * MS * REQS;
+	st->s.split_ns[SPLIT_BUSY_SLEEP] = 4 * MS * REQS;
 	st->s.step_ns = 7 * MS * REQS;
 	st->s.rc[RC_BUSY] = 300;
+	st->s.busy_at_once = 120;
+	b->sq.prep_sleep_ns = 2 * MS * REQS;   /* of the 6 ms: a new connection's schema read */
 	stmt(&m.targets[0], 7, "INSERT INTO audit(msg) VALUES(?)", REQS)->s.step_ns = 1 * MS * REQS;
 	compare(&m, &r);
 	assert_string_equal(r.causes[0].cls, "busy_sleep");
 	assert_non_null(strstr(r.causes[0].evidence, "INSERT INTO audit(msg) VALUES(?)"));
 	assert_non_null(strstr(r.causes[0].evidence, "300 BUSY"));
+	assert_non_null(strstr(r.causes[0].evidence, "in prepares, outside any step"));
+	assert_non_null(strstr(r.causes[0].evidence, "django 2.0ms"));
+	/* the budget's 6 ms per request: 4 in the statements' steps, 2 in prepares */
 	assert_true(has_finding(&r, "busy handler slept 6.0ms per request on django",
-				"300 statement steps returned BUSY"));
+				"4.0ms in statements' steps, 2.0ms in prepares"));
+	assert_true(has_finding(&r, "statement steps that returned BUSY: django 300", "120 of them at once"));
+	assert_true(has_finding(&r, "django's statements returned BUSY at once, without waiting, 120 times",
+				"BEGIN IMMEDIATE"));
 	/* the statement's mean went 1 ms -> 7 ms: a finding of its own */
 	assert_true(has_finding(&r, "statement INSERT INTO audit(msg) VALUES(?)", "mean 7.0x"));
 	explain_free(&r);

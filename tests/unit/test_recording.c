@@ -122,6 +122,9 @@ static void fill_target(struct model *m, const char *name, const char *cgroup, e
 	t->sq.opens = grow(&g);
 	t->sq.closes = grow(&g);
 	t->sq.open_ns = grow_big(&g);
+	t->sq.prep_sleeps = grow(&g);
+	t->sq.prep_sleep_ns = grow_big(&g);
+	t->sq.prep_busy = grow(&g);
 	st = target_stmt(t, UINT64_MAX - seed);
 	st->sql = str("SELECT * FROM t%llu WHERE id = ?", seed);
 	fill_words(&st->s, sizeof(st->s), &g);
@@ -320,6 +323,9 @@ static void assert_same_model(const struct model *a, const struct model *b)
 		assert_int_equal(x->sq.opens, y->sq.opens);
 		assert_int_equal(x->sq.closes, y->sq.closes);
 		assert_int_equal(x->sq.open_ns, y->sq.open_ns);
+		assert_int_equal(x->sq.prep_sleeps, y->sq.prep_sleeps);
+		assert_int_equal(x->sq.prep_sleep_ns, y->sq.prep_sleep_ns);
+		assert_int_equal(x->sq.prep_busy, y->sq.prep_busy);
 		assert_int_equal(x->sq.nstmts, y->sq.nstmts);
 		for (size_t j = 0; j < x->sq.nstmts; j++) {
 			const struct sql_stmt *s = &x->sq.stmts[j], *u = &y->sq.stmts[j];
@@ -398,13 +404,13 @@ static void test_struct_sizes_known(void **s)
 {
 	static const struct { const char *name; size_t size, known; } sizes[] = {
 		{ "model", sizeof(struct model), 88 },
-		{ "target", sizeof(struct target), 22896 },
+		{ "target", sizeof(struct target), 22920 },
 		{ "container_meta", sizeof(struct container_meta), 64 },
 		{ "op_stats", sizeof(struct op_stats), 4784 },
 		{ "file_stat", sizeof(struct file_stat), 48 },
-		{ "sqlite_info", sizeof(struct sqlite_info), 96 },
-		{ "sql_stmt", sizeof(struct sql_stmt), 9640 },
-		{ "stmt_stats", sizeof(struct stmt_stats), 152 },
+		{ "sqlite_info", sizeof(struct sqlite_info), 120 },
+		{ "sql_stmt", sizeof(struct sql_stmt), 9648 },
+		{ "stmt_stats", sizeof(struct stmt_stats), 160 },
 		{ "sq_fsync_stat", sizeof(struct sq_fsync_stat), 32 },
 		{ "net_info", sizeof(struct net_info), 14352 },
 		{ "tcp_stats", sizeof(struct tcp_stats), 72 },

@@ -852,6 +852,9 @@ void sqlite_probes_snapshot(struct sqlite_probes *p, struct model *m)
 		m->targets[i].sq.opens = ss.opens;
 		m->targets[i].sq.closes = ss.closes;
 		m->targets[i].sq.open_ns = ss.open_ns;
+		m->targets[i].sq.prep_sleeps = ss.prep_sleeps;
+		m->targets[i].sq.prep_sleep_ns = ss.prep_sleep_ns;
+		m->targets[i].sq.prep_busy = ss.prep_busy;
 	}
 }
 

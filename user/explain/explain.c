@@ -73,6 +73,14 @@ double explain_div(double x, double y)
 	return y ? x / y : 0;
 }
 
+void explain_stmt_short(char *buf, size_t len, const char *sql, int shown)
+{
+	if (strlen(sql) <= (size_t)shown)
+		snprintf(buf, len, "%s", sql);
+	else
+		snprintf(buf, len, "%.*s...", shown, sql);
+}
+
 bool explain_stmt_is_schema(const char *sql)
 {
 	size_t n = sql ? strlen(sql) : 0;
@@ -176,6 +184,7 @@ static void side_fill(struct explain_ctx *c, int i, const char *label)
 	s->runnable = explain_div((s->budget_ns[BUD_CPU] + s->budget_ns[BUD_RUNQ]) / 1e9, s->secs);
 	s->sq_opens = t->sq.opens;
 	s->sq_open_ns = t->sq.open_ns;
+	s->sq_prep_busy = t->sq.prep_busy;
 	c->st[i] = target_stmts_by_template(t, &c->nst[i]);
 	c->fs[i] = target_sq_fsyncs_by_path(t, &c->nfs[i]);
 	if (!c->st[i] || !c->fs[i])
@@ -197,12 +206,15 @@ static void side_per_unit(struct explain_ctx *c, int i)
 		for (int k = 0; k < SPLIT_MAX; k++)
 			s->sq_split[k] += explain_div(st->s.split_ns[k], s->units);
 		s->sq_split[SPLIT_MAX] += explain_div(report_stmt_cpu_ns(&st->s), s->units);
+		s->sq_busy += st->s.rc[RC_BUSY];
+		s->sq_busy_at_once += st->s.busy_at_once;
 		if (explain_stmt_is_schema(st->sql) || explain_stmt_is_setup(st->sql, st->s.count, s->sq_opens))
 			s->sq_schema_ns += st->s.step_ns;
 	}
 	/* a new connection costs its open, the schema read its first statement triggers, and the
 	 * PRAGMAs the application runs on each new connection */
 	s->per_unit[EXR_SQLITE_OPEN] = explain_div(s->sq_open_ns + s->sq_schema_ns, s->units);
+	s->sq_prep_sleep = explain_div(c->t[i]->sq.prep_sleep_ns, s->units);
 	s->per_unit[EXR_ACCEPT_QUEUE] = explain_div(hist_sum_estimate(&c->t[i]->net.accept_queue), s->units);
 }
 

@@ -30,6 +30,8 @@ void explain_fmt_delta(char *buf, size_t len, double ns);
 const char *explain_per(const struct explain_result *r);
 /* Ratio x / y, 0 when y is 0. */
 double explain_div(double x, double y);
+/* sql, cut to its first shown characters and "..." if longer. */
+void explain_stmt_short(char *buf, size_t len, const char *sql, int shown);
 /* The schema read SQLite runs on a new connection (SELECT*FROM"main".sqlite_master ...). */
 bool explain_stmt_is_schema(const char *sql);
 /* A PRAGMA run about once per SQLite connection opened: the application's connection set-up

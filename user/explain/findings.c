@@ -115,18 +115,9 @@ static void finding_fsyncs(struct explain_ctx *c)
 	free(part[1]);
 }
 
-static uint64_t busy_results(struct explain_ctx *c, int i)
-{
-	uint64_t n = 0;
-
-	for (size_t j = 0; j < c->nst[i]; j++)
-		n += c->st[i][j].s.rc[RC_BUSY];
-	return n;
-}
-
 static double busy_per_unit(const struct explain_side *s)
 {
-	return fmax(s->per_unit[BUD_BUSY_SLEEP], s->sq_split[SPLIT_BUSY_SLEEP]);
+	return fmax(s->per_unit[BUD_BUSY_SLEEP], s->sq_split[SPLIT_BUSY_SLEEP] + s->sq_prep_sleep);
 }
 
 static void finding_busy(struct explain_ctx *c)
@@ -134,18 +125,53 @@ static void finding_busy(struct explain_ctx *c)
 	struct explain_result *r = c->r;
 	int hi = busy_per_unit(&r->side[1]) >= busy_per_unit(&r->side[0]) ? 1 : 0;
 	const struct explain_side *x = &r->side[hi], *y = &r->side[!hi];
-	char tx[16], ty[16];
+	char tx[16], ty[16], in[16], prep[16];
 
 	if (!busy_per_unit(x))
 		return;
 	explain_fmt_ns(tx, sizeof(tx), busy_per_unit(x));
 	explain_fmt_ns(ty, sizeof(ty), busy_per_unit(y));
+	explain_fmt_ns(in, sizeof(in), x->sq_split[SPLIT_BUSY_SLEEP]);
+	explain_fmt_ns(prep, sizeof(prep), x->sq_prep_sleep);
 	explain_addf(r, &r->findings, &r->nfindings,
-		     "SQLite's busy handler slept %s %s on %s (%" PRIu64 " statement steps returned BUSY, "
-		     "%.2f %s), %s on %s (%" PRIu64 " BUSY): threads slept waiting for another "
-		     "connection's lock on the database", tx, explain_per(r), x->label, busy_results(c, hi),
-		     explain_div(busy_results(c, hi), x->units), explain_per(r), ty, y->label,
-		     busy_results(c, !hi));
+		     "SQLite's busy handler slept %s %s on %s (%s in statements' steps, %s in prepares), "
+		     "%s on %s: threads slept waiting for another connection's lock on the database; "
+		     "statement steps that returned BUSY: %s %" PRIu64 " (%.2f %s, %" PRIu64 " of them at "
+		     "once), %s %" PRIu64 " (%" PRIu64 " at once)", tx, explain_per(r), x->label, in, prep,
+		     ty, y->label, x->label, x->sq_busy, explain_div(x->sq_busy, x->units), explain_per(r),
+		     x->sq_busy_at_once, y->label, y->sq_busy, y->sq_busy_at_once);
+}
+
+/*
+ * BUSY at once, with no busy-handler sleep in that step: SQLite does not wait for the write
+ * lock when the connection already reads in a transaction (its read lock could keep the
+ * writer it waits for from committing: a deadlock), nor when no busy handler is set. The
+ * classic case is a deferred BEGIN whose transaction reads first and then writes.
+ */
+static void finding_busy_at_once(struct explain_ctx *c)
+{
+	struct explain_result *r = c->r;
+
+	for (int i = 0; i < 2; i++) {
+		const struct explain_side *x = &r->side[i];
+		const struct sql_stmt *top = NULL;
+		char sql[SQL_SHOWN + 8];
+
+		if (!x->sq_busy_at_once)
+			continue;
+		for (size_t j = 0; j < c->nst[i]; j++)
+			if (!top || c->st[i][j].s.busy_at_once > top->s.busy_at_once)
+				top = &c->st[i][j];
+		explain_stmt_short(sql, sizeof(sql), top->sql, SQL_SHOWN);
+		explain_addf(r, &r->findings, &r->nfindings,
+			     "%s's statements returned BUSY at once, without waiting, %" PRIu64 " times "
+			     "(%.2f %s; of %" PRIu64 " BUSY results), most on %s (%" PRIu64 "): SQLite does not "
+			     "wait for the write lock when the connection is already reading in a "
+			     "transaction (waiting could deadlock with the writer), nor when no busy timeout "
+			     "is set; a transaction begun with BEGIN IMMEDIATE takes the write lock first and "
+			     "waits for it", x->label, x->sq_busy_at_once, explain_div(x->sq_busy_at_once,
+			     x->units), explain_per(r), x->sq_busy, sql, (uint64_t)top->s.busy_at_once);
+	}
 }
 
 static void finding_cpu(struct explain_ctx *c)
@@ -208,10 +234,7 @@ static void stmt_sentence(struct explain_ctx *c, const struct stmt_pair *p)
 	char sql[SQL_SHOWN + 8], ma[16], mb[16];
 	double na, nb;
 
-	if (strlen(x->sql) > SQL_SHOWN)
-		snprintf(sql, sizeof(sql), "%.*s...", SQL_SHOWN, x->sql);
-	else
-		snprintf(sql, sizeof(sql), "%s", x->sql);
+	explain_stmt_short(sql, sizeof(sql), x->sql, SQL_SHOWN);
 	if (!p->s[0] || !p->s[1]) {
 		int i = p->s[0] ? 0 : 1;
 
@@ -413,6 +436,7 @@ void explain_findings(struct explain_ctx *c)
 	finding_sqlite_opens(c);
 	finding_fsyncs(c);
 	finding_busy(c);
+	finding_busy_at_once(c);
 	finding_cpu(c);
 	finding_futex(c);
 	finding_statements(c);

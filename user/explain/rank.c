@@ -90,16 +90,6 @@ static double work_per_unit(const struct explain_side *s)
 	return w;
 }
 
-static void stmt_short(char *buf, size_t len, const char *sql)
-{
-	size_t n = strlen(sql);
-
-	if (n <= SQL_SHOWN)
-		snprintf(buf, len, "%s", sql);
-	else
-		snprintf(buf, len, "%.*s...", SQL_SHOWN, sql);
-}
-
 /* "<class>: +X per request (slower x, faster y)". */
 static void ev_head(FILE *f, const struct explain_result *r, int k)
 {
@@ -265,7 +255,7 @@ static void ev_busy(FILE *f, struct explain_ctx *c)
 	for (size_t i = 0; i < n && i < 3; i++) {
 		char sql[SQL_SHOWN + 8], t[16];
 
-		stmt_short(sql, sizeof(sql), refs[i].s->sql);
+		explain_stmt_short(sql, sizeof(sql), refs[i].s->sql, SQL_SHOWN);
 		explain_fmt_ns(t, sizeof(t), explain_div(refs[i].v, x->units));
 		fprintf(f, "%s %s (%s %s, %" PRIu64 " BUSY results)", i ? ";" : "; the statements that slept on "
 			"this side:", sql, t, explain_per(r), (uint64_t)refs[i].s->s.rc[RC_BUSY]);
@@ -274,6 +264,21 @@ static void ev_busy(FILE *f, struct explain_ctx *c)
 		fprintf(f, "; no statement's split shows the sleeps (SQLite's statements were not all "
 			"measured)");
 	free(refs);
+}
+
+/* The busy handler's sleeps in prepares, outside any step: a new connection's first prepare
+ * reads the schema, which waits for the database's lock as a statement does. */
+static void ev_prep_sleep(FILE *f, const struct explain_result *r)
+{
+	const struct explain_side *s = &r->side[r->slower], *q = &r->side[!r->slower];
+	char a[16], b[16];
+
+	if (!s->sq_prep_sleep && !q->sq_prep_sleep)
+		return;
+	explain_fmt_ns(a, sizeof(a), s->sq_prep_sleep);
+	explain_fmt_ns(b, sizeof(b), q->sq_prep_sleep);
+	fprintf(f, "; in prepares, outside any step (a new connection's schema read waits for the "
+		"lock too): %s %s, %s %s", s->label, a, q->label, b);
 }
 
 static void ev_cpu_runq(FILE *f, const struct explain_result *r, bool runq)
@@ -368,6 +373,7 @@ static char *evidence(struct explain_ctx *c, int k)
 		break;
 	case BUD_BUSY_SLEEP:
 		ev_sqlite_split(f, r, SPLIT_BUSY_SLEEP, "busy-handler sleeps");
+		ev_prep_sleep(f, r);
 		ev_busy(f, c);
 		break;
 	case BUD_OTHER:

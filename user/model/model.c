@@ -411,18 +411,17 @@ static const char *stmt_label(const struct sql_stmt *s)
 	return s->hash ? "(statement text not captured)" : "(prepared before tracing began)";
 }
 
+/* struct stmt_stats is 64-bit counters only: added and subtracted word by word */
+_Static_assert(sizeof(struct stmt_stats) % sizeof(__u64) == 0, "stmt_stats: u64 counters");
+#define STMT_WORDS (sizeof(struct stmt_stats) / sizeof(__u64))
+
 static void stmt_add(struct sql_stmt *dst, const struct sql_stmt *src)
 {
-	dst->s.count += src->s.count;
-	dst->s.steps += src->s.steps;
-	dst->s.rows += src->s.rows;
-	dst->s.step_ns += src->s.step_ns;
-	dst->s.stmt_ns += src->s.stmt_ns;
-	dst->s.stmt_ended += src->s.stmt_ended;
-	for (int i = 0; i < RC_MAX; i++)
-		dst->s.rc[i] += src->s.rc[i];
-	for (int i = 0; i < SPLIT_MAX; i++)
-		dst->s.split_ns[i] += src->s.split_ns[i];
+	__u64 *d = (__u64 *)&dst->s;
+	const __u64 *w = (const __u64 *)&src->s;
+
+	for (size_t i = 0; i < STMT_WORDS; i++)
+		d[i] += w[i];
 	hist_add(&dst->step_hist, &src->step_hist);
 	hist_add(&dst->stmt_hist, &src->stmt_hist);
 }
@@ -623,6 +622,9 @@ int model_copy(struct model *dst, const struct model *src)
 		t->sq.opens = s->sq.opens;
 		t->sq.closes = s->sq.closes;
 		t->sq.open_ns = s->sq.open_ns;
+		t->sq.prep_sleeps = s->sq.prep_sleeps;
+		t->sq.prep_sleep_ns = s->sq.prep_sleep_ns;
+		t->sq.prep_busy = s->sq.prep_busy;
 		for (size_t j = 0; j < s->sq.nstmts; j++) {
 			struct sql_stmt *st = target_stmt(t, s->sq.stmts[j].hash);
 
@@ -727,22 +729,22 @@ int model_delta(struct model *dst, const struct model *cur, const struct model *
 		t->sq.opens = sub0(t->sq.opens, p->sq.opens);
 		t->sq.closes = sub0(t->sq.closes, p->sq.closes);
 		t->sq.open_ns = sub0(t->sq.open_ns, p->sq.open_ns);
+		t->sq.prep_sleeps = sub0(t->sq.prep_sleeps, p->sq.prep_sleeps);
+		t->sq.prep_sleep_ns = sub0(t->sq.prep_sleep_ns, p->sq.prep_sleep_ns);
+		t->sq.prep_busy = sub0(t->sq.prep_busy, p->sq.prep_busy);
 		for (size_t j = 0; j < p->sq.nstmts; j++) {
 			const struct sql_stmt *ps = &p->sq.stmts[j];
 			struct sql_stmt *st = target_stmt(t, ps->hash);
 
 			if (!st)
 				return -ENOMEM;
-			st->s.count = sub0(st->s.count, ps->s.count);
-			st->s.steps = sub0(st->s.steps, ps->s.steps);
-			st->s.rows = sub0(st->s.rows, ps->s.rows);
-			st->s.step_ns = sub0(st->s.step_ns, ps->s.step_ns);
-			st->s.stmt_ns = sub0(st->s.stmt_ns, ps->s.stmt_ns);
-			st->s.stmt_ended = sub0(st->s.stmt_ended, ps->s.stmt_ended);
-			for (int r = 0; r < RC_MAX; r++)
-				st->s.rc[r] = sub0(st->s.rc[r], ps->s.rc[r]);
-			for (int r = 0; r < SPLIT_MAX; r++)
-				st->s.split_ns[r] = sub0(st->s.split_ns[r], ps->s.split_ns[r]);
+			{
+				__u64 *d = (__u64 *)&st->s;
+				const __u64 *w = (const __u64 *)&ps->s;
+
+				for (size_t r = 0; r < STMT_WORDS; r++)
+					d[r] = sub0(d[r], w[r]);
+			}
 			hist_sub(&st->step_hist, &ps->step_hist);
 			hist_sub(&st->stmt_hist, &ps->stmt_hist);
 		}
@@ -971,6 +973,9 @@ static int target_add_figures(struct target *t, const struct target *d)
 	t->sq.opens += d->sq.opens;
 	t->sq.closes += d->sq.closes;
 	t->sq.open_ns += d->sq.open_ns;
+	t->sq.prep_sleeps += d->sq.prep_sleeps;
+	t->sq.prep_sleep_ns += d->sq.prep_sleep_ns;
+	t->sq.prep_busy += d->sq.prep_busy;
 	for (size_t j = 0; j < d->sq.nstmts; j++) {
 		const struct sql_stmt *ds = &d->sq.stmts[j];
 		struct sql_stmt *st = target_stmt(t, ds->hash);

@@ -56,6 +56,9 @@ struct sqlite_info {
 	const char *where;        /* "mapped", "static", "candidate" */
 	uint64_t processes;       /* processes whose SQLite iogap attached to */
 	uint64_t opens, closes, open_ns;
+	/* prepares whose busy handler slept (outside a step: a new connection's schema read
+	 * waits for the lock too), the time slept, and prepares that returned BUSY */
+	uint64_t prep_sleeps, prep_sleep_ns, prep_busy;
 	struct sql_stmt *stmts;
 	size_t nstmts, cap_stmts;
 	struct sq_fsync_stat *fsyncs;

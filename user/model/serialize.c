@@ -47,11 +47,14 @@ static const struct field file_fields[] = {
 static const struct field sqlite_fields[] = {
 	FIELD(struct sqlite_info, processes), FIELD(struct sqlite_info, opens),
 	FIELD(struct sqlite_info, closes), FIELD(struct sqlite_info, open_ns),
+	FIELD(struct sqlite_info, prep_sleeps), FIELD(struct sqlite_info, prep_sleep_ns),
+	FIELD(struct sqlite_info, prep_busy),
 };
 static const struct field stmt_fields[] = {
 	FIELD(struct stmt_stats, count), FIELD(struct stmt_stats, steps),
 	FIELD(struct stmt_stats, rows), FIELD(struct stmt_stats, step_ns),
 	FIELD(struct stmt_stats, stmt_ns), FIELD(struct stmt_stats, stmt_ended),
+	FIELD(struct stmt_stats, busy_at_once),
 };
 static const struct field fsync_fields[] = {
 	FIELD(struct sq_fsync_stat, ino), FIELD(struct sq_fsync_stat, count),

@@ -34,6 +34,9 @@ static cJSON *sqlite_json(const struct target *t)
 	cJSON_AddNumberToObject(o, "opens", (double)q->opens);
 	cJSON_AddNumberToObject(o, "closes", (double)q->closes);
 	cJSON_AddNumberToObject(o, "open_ns", (double)q->open_ns);
+	cJSON_AddNumberToObject(o, "prep_sleeps", (double)q->prep_sleeps);
+	cJSON_AddNumberToObject(o, "prep_sleep_ns", (double)q->prep_sleep_ns);
+	cJSON_AddNumberToObject(o, "prep_busy", (double)q->prep_busy);
 	arr = cJSON_AddArrayToObject(o, "fsync_by_file");
 	fs = target_sq_fsyncs_by_path(t, &nfs);
 	for (size_t i = 0; fs && i < nfs; i++) {
@@ -59,6 +62,7 @@ static cJSON *sqlite_json(const struct target *t)
 		rc = cJSON_AddObjectToObject(e, "rc");
 		for (int r = 0; r < RC_MAX; r++)
 			cJSON_AddNumberToObject(rc, model_rc_name(r), (double)s->s.rc[r]);
+		cJSON_AddNumberToObject(e, "busy_at_once", (double)s->s.busy_at_once);
 		cJSON_AddNumberToObject(e, "step_ns", (double)s->s.step_ns);
 		cJSON_AddNumberToObject(e, "ended", (double)s->s.stmt_ended);
 		cJSON_AddItemToObject(e, "lat", lat_json(&s->stmt_hist, s->s.stmt_ended, s->s.stmt_ns,

@@ -93,6 +93,14 @@ static void print_sqlite(FILE *out, struct target *t, double secs, int top)
 		PRIu64 " closes\n", q->library ? q->library : "?", q->where ? q->where : "?",
 		q->processes, q->processes == 1 ? "" : "es", q->opens, secs > 0 ? q->opens / secs : 0.0,
 		q->closes);
+	if (q->prep_sleeps || q->prep_busy) {
+		char slept[16];
+
+		report_fmt_ns(slept, sizeof(slept), q->prep_sleep_ns);
+		fprintf(out, "  SQLite's busy handler in prepares (outside any step; a new connection's "
+			"schema read waits for the lock): %" PRIu64 " slept, %s in all; %" PRIu64
+			" returned BUSY\n", q->prep_sleeps, slept, q->prep_busy);
+	}
 	st = target_stmts_by_template(t, &n);
 	if (!st)
 		return;
@@ -117,8 +125,9 @@ static void print_sqlite(FILE *out, struct target *t, double secs, int top)
 			s->s.split_ns[SPLIT_FSYNC] * d, s->s.split_ns[SPLIT_LOCK] * d,
 			s->s.split_ns[SPLIT_BUSY_SLEEP] * d, s->s.split_ns[SPLIT_OTHER] * d, s->sql);
 		if (s->s.rc[RC_BUSY] || s->s.rc[RC_LOCKED] || s->s.rc[RC_ERROR_OTHER] || s->s.rc[RC_CONSTRAINT])
-			fprintf(out, "  %9s %8s result codes: %" PRIu64 " BUSY, %" PRIu64 " LOCKED, %" PRIu64
-				" CONSTRAINT, %" PRIu64 " other errors\n", "", "", (uint64_t)s->s.rc[RC_BUSY],
+			fprintf(out, "  %9s %8s result codes: %" PRIu64 " BUSY (%" PRIu64 " at once, without "
+				"a busy-handler wait), %" PRIu64 " LOCKED, %" PRIu64 " CONSTRAINT, %" PRIu64
+				" other errors\n", "", "", (uint64_t)s->s.rc[RC_BUSY], (uint64_t)s->s.busy_at_once,
 				(uint64_t)s->s.rc[RC_LOCKED], (uint64_t)s->s.rc[RC_CONSTRAINT],
 				(uint64_t)s->s.rc[RC_ERROR_OTHER]);
 	}
