@@ -221,7 +221,7 @@ static void test_busy_sleep(void **s)
 	assert_non_null(strstr(r.causes[0].evidence, "django 2.0ms"));
 	/* the budget's 6 ms per request: 4 in the statements' steps, 2 in prepares */
 	assert_true(has_finding(&r, "busy handler slept 6.0ms per request on django",
-				"4.0ms in statements' steps, 2.0ms in prepares"));
+				"after each sleep: 4.0ms in statements' steps, 2.0ms in prepares"));
 	assert_true(has_finding(&r, "statement steps that returned BUSY: django 300", "120 of them at once"));
 	assert_true(has_finding(&r, "django's statements returned BUSY at once, without waiting, 120 times",
 				"BEGIN IMMEDIATE"));
