@@ -307,6 +307,28 @@ static void prom_sqlite(FILE *out, const struct model *m, const struct prom_targ
 
 				prom_u64(out, "iogap_sqlite_results_total", l, 3, pt[i].stmts[j].s.rc[rc]);
 			}
+	prom_family(out, "iogap_sqlite_busy_at_once_total", "counter",
+		    "BUSY results of sqlite3_step in which the busy handler never slept (a read transaction's write).");
+	for (size_t i = 0; i < m->ntargets; i++)
+		for (size_t j = 0; j < pt[i].nstmts; j++) {
+			struct prom_label l[] = { { "container", pt[i].container },
+						  { "statement_hash", pt[i].hashes[j] } };
+
+			prom_u64(out, "iogap_sqlite_busy_at_once_total", l, 2, pt[i].stmts[j].s.busy_at_once);
+		}
+	prom_family(out, "iogap_sqlite_prepare_busy_sleep_seconds_total", "counter",
+		    "Time SQLite's busy handler slept inside prepares, outside any step (a new connection's schema read).");
+	for (size_t i = 0; i < m->ntargets; i++) {
+		struct prom_label l[] = { { "container", pt[i].container } };
+
+		prom_seconds(out, "iogap_sqlite_prepare_busy_sleep_seconds_total", l, 1, m->targets[i].sq.prep_sleep_ns);
+	}
+	prom_family(out, "iogap_sqlite_prepare_busy_total", "counter", "Prepares that returned BUSY.");
+	for (size_t i = 0; i < m->ntargets; i++) {
+		struct prom_label l[] = { { "container", pt[i].container } };
+
+		prom_u64(out, "iogap_sqlite_prepare_busy_total", l, 1, m->targets[i].sq.prep_busy);
+	}
 	prom_family(out, "iogap_sqlite_step_split_seconds_total", "counter",
 		    "Time inside sqlite3_step by what the thread did: cpu (outside syscalls) or a syscall class.");
 	for (size_t i = 0; i < m->ntargets; i++)
