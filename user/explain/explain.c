@@ -184,7 +184,6 @@ static void side_fill(struct explain_ctx *c, int i, const char *label)
 	s->runnable = explain_div((s->budget_ns[BUD_CPU] + s->budget_ns[BUD_RUNQ]) / 1e9, s->secs);
 	s->sq_opens = t->sq.opens;
 	s->sq_open_ns = t->sq.open_ns;
-	s->sq_prep_busy = t->sq.prep_busy;
 	c->st[i] = target_stmts_by_template(t, &c->nst[i]);
 	c->fs[i] = target_sq_fsyncs_by_path(t, &c->nfs[i]);
 	if (!c->st[i] || !c->fs[i])

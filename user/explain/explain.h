@@ -72,7 +72,6 @@ struct explain_side {
 	uint64_t sq_opens, sq_open_ns;
 	uint64_t sq_schema_ns;        /* step time of the schema reads new connections run */
 	double sq_prep_sleep;         /* busy-handler sleeps in prepares, outside any step, per unit */
-	uint64_t sq_prep_busy;        /* prepares that returned BUSY */
 	uint64_t sq_busy;             /* steps (and execs) that returned BUSY */
 	uint64_t sq_busy_at_once;     /* ... of them with no busy-handler sleep in that step */
 	double cpu_pct;               /* of the CPUs the target may use */

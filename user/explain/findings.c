@@ -138,8 +138,9 @@ static void finding_busy(struct explain_ctx *c)
 	explain_fmt_ns(in, sizeof(in), x->sq_split[SPLIT_BUSY_SLEEP]);
 	explain_fmt_ns(prep, sizeof(prep), x->sq_prep_sleep);
 	explain_addf(r, &r->findings, &r->nfindings,
-		     "SQLite's busy handler slept %s %s on %s (by its syscalls' time, which includes "
-		     "the wait for a CPU after each sleep: %s in statements' steps, %s in prepares), "
+		     "SQLite's busy handler slept %s %s on %s (of which, by its syscalls' time, which "
+		     "includes the wait for a CPU after each sleep: %s in statements' steps, %s in "
+		     "prepares), "
 		     "%s on %s: threads slept waiting for another connection's lock on the database; "
 		     "statement steps that returned BUSY: %s %" PRIu64 " (%.2f %s, %" PRIu64 " of them at "
 		     "once), %s %" PRIu64 " (%" PRIu64 " at once)", tx, explain_per(r), x->label, in, prep,
