@@ -107,6 +107,11 @@ static void build(struct model *m, unsigned f, unsigned secs)
 	stmt(t, 11, SELECT_SQL, 200 * f, 500000, 0);
 	stmt(t, 13, SELECT_SQL, 100 * f, 500000, 0);   /* other literals, the same template */
 	stmt(t, 12, INSERT_SQL, 100 * f, 2000000, 1000000);
+	target_stmt(t, 12)->s.rc[RC_BUSY] += 2 * f;
+	target_stmt(t, 12)->s.busy_at_once += f;
+	t->sq.prep_sleeps += 3 * f;
+	t->sq.prep_sleep_ns += 50000000ULL * f;
+	t->sq.prep_busy += f;
 	thread(t, 100, 200000000ULL * f, 100000000ULL * f, 100000000ULL * f, 0, 500000000ULL * f);
 	thread(t, 101, 200000000ULL * f, 100000000ULL * f, 100000000ULL * f, 0, 500000000ULL * f);
 	t->bud.ncpus = 1;
@@ -292,6 +297,12 @@ static void test_html_sections(void **state)
 	assert_non_null(strstr(html, "<td>1800</td>"));   /* (200 + 100) * 6 executions */
 	assert_non_null(strstr(html, "class=\"bar\" style=\"width:100.0%"));
 	assert_non_null(strstr(html, "<code>GET /db/select</code>"));
+	/* BUSY results per template (12 of INSERT's, 6 at once), none of SELECT's; the prepares'
+	 * sleeps below django's table only */
+	assert_non_null(strstr(html, "<td class=\"bad\">12<br><span class=\"unit\">6 at once</span></td>"));
+	assert_int_equal(count(html, "<td>1800</td><td>0</td>"), 1);
+	assert_int_equal(count(html, "busy handler slept 18 times, 300.0ms in all"), 1);
+	assert_non_null(strstr(html, "6 prepares returned BUSY"));
 	free(html);
 }
 

@@ -703,6 +703,8 @@ struct top_table {
 	const char *none;         /* said when no target has a row */
 	const char *note;         /* said below the tables */
 	void (*row)(FILE *out, const struct view *v, size_t i, size_t j, const void *ctx);
+	/* optional: what is said of target i below its table */
+	void (*after)(FILE *out, const struct view *v, size_t i, const void *ctx);
 	const void *ctx;
 	const size_t *n;
 };
@@ -727,6 +729,8 @@ static void top_tables(FILE *out, const struct view *v, size_t nv, const struct 
 			fputs("</tr>\n", out);
 		}
 		fputs("</tbody></table></div>\n", out);
+		if (tt->after)
+			tt->after(out, &v[i], i, tt->ctx);
 	}
 }
 
@@ -745,6 +749,11 @@ static void stmt_row(FILE *out, const struct view *v, size_t i, size_t j, const 
 	td_bar(out, sr->max_ns ? (double)s->s.step_ns / sr->max_ns : 0, v->color);
 	td_ns(out, s->s.step_ns);
 	fprintf(out, "<td>%" PRIu64 "</td><td>%" PRIu64 "</td>", (uint64_t)s->s.count, (uint64_t)s->s.rows);
+	if (s->s.rc[RC_BUSY])
+		fprintf(out, "<td class=\"bad\">%" PRIu64 "<br><span class=\"unit\">%" PRIu64 " at once</span></td>",
+			(uint64_t)s->s.rc[RC_BUSY], (uint64_t)s->s.busy_at_once);
+	else
+		fputs("<td>0</td>", out);
 	td_ns(out, hist_percentile(h, 0.50, 0));
 	td_ns(out, hist_percentile(h, 0.95, 0));
 	td_ns(out, hist_percentile(h, 0.99, 0));
@@ -754,6 +763,23 @@ static void stmt_row(FILE *out, const struct view *v, size_t i, size_t j, const 
 	fputs("<td class=\"sql\"><code>", out);
 	report_html_escape(out, s->sql ? s->sql : "");
 	fputs("</code></td>", out);
+}
+
+/* The busy handler's sleeps in prepares, outside any step (not in the statements' rows) */
+static void stmt_after(FILE *out, const struct view *v, size_t i, const void *ctx)
+{
+	const struct sqlite_info *q = &v->t->sq;
+	char slept[32];
+
+	(void)i;
+	(void)ctx;
+	if (!q->prep_sleeps && !q->prep_busy)
+		return;
+	report_fmt_ns(slept, sizeof(slept), q->prep_sleep_ns);
+	fprintf(out, "<p class=\"note\">In prepares, outside any step, SQLite's busy handler slept %" PRIu64
+		" time%s, %s in all (a new connection's schema read waits for the lock too); %" PRIu64
+		" prepare%s returned BUSY.</p>\n", q->prep_sleeps, q->prep_sleeps == 1 ? "" : "s", slept,
+		q->prep_busy, q->prep_busy == 1 ? "" : "s");
 }
 
 static int tables_statements(FILE *out, const struct view *v, size_t nv)
@@ -774,13 +800,15 @@ static int tables_statements(FILE *out, const struct view *v, size_t nv)
 	else
 		top_tables(out, v, nv, &(struct top_table){
 			.bar = "step time",
-			.head = "<th>count</th><th>rows</th><th>p50</th><th>p95</th><th>p99</th><th>cpu</th>"
+			.head = "<th>count</th><th>rows</th><th>BUSY</th><th>p50</th><th>p95</th><th>p99</th><th>cpu</th>"
 				"<th>read</th><th>write</th><th>fsync</th><th>lock</th><th>busy</th><th>other</th>"
 				"<th class=\"l\">statement</th>",
 			.none = "No SQLite statements were measured.",
 			.note = "Per target, the statements with the most time in sqlite3_step (at most "
-				XSTR(TOP_ROWS) "); latency is of whole statements, the split columns are shares of the step time.",
-			.row = stmt_row, .ctx = &sr, .n = n });
+				XSTR(TOP_ROWS) "); latency is of whole statements, the split columns are shares of the step time; "
+				"BUSY counts the steps that returned SQLITE_BUSY, and of them those returned at once, without a "
+				"busy-handler wait (as when a read transaction asks for the write lock).",
+			.row = stmt_row, .after = stmt_after, .ctx = &sr, .n = n });
 	for (size_t i = 0; sr.st && n && i < nv; i++)
 		model_stmts_free(sr.st[i], n[i]);
 	free(sr.st);
