@@ -74,6 +74,35 @@ static __always_inline void stop_new_child(struct thread_state *ts)
  * it was found in. */
 __u64 slot_epoch = 0;
 
+/*
+ * Bumped by every thread's exit (iogap_exit): a task struct freed and reused for a new thread
+ * must not pass for the one sys_enter last found no target (bystander below).
+ */
+__u64 exit_epoch = 0;
+
+/*
+ * Per CPU, the last thread sys_enter found to be no target, with its cgroup and the epochs it
+ * was found in: a thread that is no target and makes syscalls in a row on a CPU (every process
+ * of the machine that is not traced) is told by a few loads and compares instead of a helper
+ * call and one or two hash lookups on each syscall. The answer can only change by a map
+ * change, which user space makes before it bumps slot_epoch (cgroup targets, pids) or the
+ * programs make for a new cgroup (a thread reaches it by moving: its cgroup differs) or a new
+ * child (a new task: its struct is no cached thread's, or that one exited, bumping exit_epoch).
+ */
+struct bystander {
+	__u64 task;
+	__u64 cgrp;
+	__u32 slot_epoch;
+	__u32 exit_epoch;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct bystander);
+} bystanders SEC(".maps");
+
 /* Filled by user space before load: syscall number -> operation (x86_64 numbers). */
 const volatile __u8 op_of_nr[IOGAP_NR_SYSCALLS] = {};
 
@@ -233,9 +262,22 @@ static __always_inline int sys_enter(struct pt_regs *regs, long id, const bool f
 	    ts->slot < IOGAP_MAX_SLOTS) {
 		slot = ts->slot;
 	} else {
-		slot = target_slot_of(have_cgroup_targets ? bpf_get_current_cgroup_id() : 0);
-		if (slot < 0 || slot >= IOGAP_MAX_SLOTS)
+		__u32 zero = 0, exits = (__u32)exit_epoch;
+		struct bystander *by = bpf_map_lookup_elem(&bystanders, &zero);
+
+		if (by && by->task == (__u64)task && by->cgrp == cgrp && by->slot_epoch == epoch &&
+		    by->exit_epoch == exits)
 			return 0;
+		slot = target_slot_of(have_cgroup_targets ? bpf_get_current_cgroup_id() : 0);
+		if (slot < 0 || slot >= IOGAP_MAX_SLOTS) {
+			if (by) {
+				by->task = (__u64)task;
+				by->cgrp = cgrp;
+				by->slot_epoch = epoch;
+				by->exit_epoch = exits;
+			}
+			return 0;
+		}
 		/* every target syscall gets state, so sys_exit needs no target lookup of its own */
 		if (!ts)
 			ts = bpf_task_storage_get(&thread_states, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
@@ -774,6 +816,7 @@ int BPF_PROG(iogap_exit, struct task_struct *p)
 	__u32 tgid;
 	int slot;
 
+	__sync_fetch_and_add(&exit_epoch, 1);   /* sys_enter's bystander: its task may be reused */
 	if (BPF_CORE_READ(p, signal, live.counter) != 0)
 		return 0;          /* other threads of the process live on */
 	slot = target_slot();

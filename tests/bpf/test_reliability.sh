@@ -5,7 +5,8 @@
 #  1 signals      the BPF programs, maps and links iogap holds (its /proc/PID/fdinfo, by ID) and
 #                 bpftool's list after it ended; the processes in its iogap-<pid> cgroup while it
 #                 ran (pid and start time); the recording read back by iogap report
-#  2 churn        tests/bpf/churn.c: N processes of exactly K preads each, one exec'd after another
+#  2 churn        tests/bpf/churn.c: N processes of exactly K preads each, one exec'd after another;
+#                 N threads of exactly K getppid each, made where a bystander's thread just ended
 #  3 targets end  the static workload's own report (tests/bpf/workload.c), per target
 #  4 two iogaps   sqlite_workload's own sqlite3_trace_v2 counts; the two instances' syscall counts
 #  5 ring buffer  the ring buffer's size (bpf/iogap.h) over one open event's size (bpf/syscalls.h):
@@ -19,6 +20,7 @@
 #                 when its libsqlite3 is reachable from outside its root only through a symlink
 source "$(dirname "$0")/../lib.sh"
 need_root "signals: BPF objects, processes, cgroups, recordings" "churn: 100 processes counted exactly" \
+	"churn: 100 threads at a bystander's freed task counted exactly" \
 	"a target that ends mid-run" "two instances on one target" "ring buffer overflow counted" \
 	"tracefs mounted when missing" "exact error messages" "valgrind on report and explain" \
 	"SQL literals and request bodies never stored" "commands run with execvp" \
@@ -183,6 +185,42 @@ else
 	sed 's/^/# /' "$tmp/churn.err"
 fi
 rmdir "$par/churn"
+
+# 2b. A traced process's new threads, made on the CPU a bystander's threads just left: with the
+# struct of a bystander's thread freed and reused for a target's (the kernel's slab hands back
+# the last one freed, most rounds), sys_enter's per-CPU cache of "no target" must not take the
+# new thread for the old one (bpf/syscalls.bpf.c, exit_epoch). Ground truth: tests/bpf/churn.c
+# reuse, N threads of exactly K getppid; the bystander's own getppid are not the target's.
+N=100 K=7
+mkfifo "$tmp/reuse.gate"
+exec 5<>"$tmp/reuse.gate"
+"$CH" reuse $N $K <"$tmp/reuse.gate" >"$tmp/reuse.pid" &
+cr=$!
+on_exit end_pid $cr
+for _ in $(seq 50); do [[ -s $tmp/reuse.pid ]] && break; sleep 0.1; done
+"$IOGAP" trace -j -p "$(cat "$tmp/reuse.pid")" -o "$tmp/reuse.json" 2>"$tmp/reuse.err" &
+ig=$!
+on_exit end_pid $ig
+if wait_for_text "$tmp/reuse.err" tracing; then
+	echo go >&5
+	wait $cr
+	crc=$?
+	for _ in $(seq 50); do kill -0 $ig 2>/dev/null || break; sleep 0.1; done   # it ends with its target
+	kill -INT $ig 2>/dev/null
+	wait $ig
+	check "churn: $N threads made where a bystander's thread just ended, each counted: $((N * K)) getppid (churn exit $crc)" $PY -c '
+import json, sys
+n, k, crc = int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+d = json.load(open(sys.argv[1]))
+t = d["targets"][0]
+got = (t["syscall_counts"].get("getppid"), d["drops"])
+print("getppid, drops:", got, "want", (n * k, 0))
+assert crc == 0 and got == (n * k, 0)' "$tmp/reuse.json" $N $K $crc
+else
+	not_ok "churn: iogap did not start on the reuse workload"
+	sed 's/^/# /' "$tmp/reuse.err"
+fi
+exec 5>&-
 
 # compare_wl OUT.json TARGET REPORT.json: TARGET's counts of every operation the static workload
 # reports equal its report's
