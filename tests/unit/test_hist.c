@@ -8,6 +8,7 @@
 #include <string.h>
 #include <cmocka.h>
 #include "model/hist.h"
+#include "xorshift.h"
 
 #define N 200000
 
@@ -15,10 +16,7 @@ static uint64_t rng_state = 88172645463325252ULL;
 
 static double uniform01(void)
 {
-	rng_state ^= rng_state << 13;
-	rng_state ^= rng_state >> 7;
-	rng_state ^= rng_state << 17;
-	return (rng_state >> 11) * (1.0 / 9007199254740992.0);
+	return (xorshift64(&rng_state) >> 11) * (1.0 / 9007199254740992.0);
 }
 
 static int cmp_u64(const void *a, const void *b)

@@ -133,6 +133,9 @@ struct sq_text {
 	char *sql;
 };
 
+static uint64_t text_key(const void *e) { return ((const struct sq_text *)e)->hash; }
+static const struct hindex_kind text_ix = { sizeof(struct sq_text), text_key, NULL };
+
 static int grow(void **arr, size_t *cap, size_t n, size_t size)
 {
 	size_t ncap;
@@ -751,9 +754,8 @@ void sqlite_probes_text(struct sqlite_probes *p, const void *event, size_t size)
 
 	if (size < sizeof(*e))
 		return;
-	for (size_t i = 0; i < p->ntexts; i++)
-		if (p->texts[i].hash == e->hash)
-			return;
+	if (hindex_find(&p->texts_ix, &text_ix, p->texts, p->ntexts, e->hash, NULL) >= 0)
+		return;
 	if (grow((void **)&p->texts, &p->cap_texts, p->ntexts, sizeof(*t)))
 		return;
 	len = e->len < SQL_TEXT_MAX ? e->len : SQL_TEXT_MAX - 1;
@@ -768,15 +770,14 @@ void sqlite_probes_text(struct sqlite_probes *p, const void *event, size_t size)
 	t->hash = e->hash;
 	t->sql = strdup(buf);
 	if (t->sql)
-		p->ntexts++;
+		hindex_added(&p->texts_ix, &text_ix, p->texts, ++p->ntexts);
 }
 
 static const char *text_of(struct sqlite_probes *p, uint64_t hash)
 {
-	for (size_t i = 0; i < p->ntexts; i++)
-		if (p->texts[i].hash == hash)
-			return p->texts[i].sql;
-	return NULL;
+	long i = hindex_find(&p->texts_ix, &text_ix, p->texts, p->ntexts, hash, NULL);
+
+	return i >= 0 ? p->texts[i].sql : NULL;
 }
 
 /* The two histograms of the pair numbered idx in sq_stats, from their rows. */
@@ -1002,6 +1003,7 @@ void sqlite_probes_close(struct sqlite_probes *p)
 	for (size_t i = 0; i < p->ntexts; i++)
 		free(p->texts[i].sql);
 	free(p->texts);
+	hindex_free(&p->texts_ix);
 	sqlite_bpf__destroy(p->skel);
 	memset(p, 0, sizeof(*p));
 }

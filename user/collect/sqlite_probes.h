@@ -18,6 +18,7 @@ struct sqlite_probes {
 	size_t nprocs, cap;
 	struct sq_text *texts;    /* hash -> template, from the SQL text events */
 	size_t ntexts, cap_texts;
+	struct hindex texts_ix;   /* texts by hash */
 	bool verbose;
 	bool multi;               /* probes attach as uprobe_multi links, not perf events */
 	/* where a statement of the host's libsqlite3 keeps its SQL and its count of executions

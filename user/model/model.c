@@ -177,19 +177,38 @@ struct op_stats *target_op(struct target *t, unsigned op, unsigned fd_kind)
 	return o;
 }
 
+static uint64_t file_key(uint32_t dev, uint64_t ino, uint32_t gen)
+{
+	return ino ^ ((uint64_t)dev << 32 | gen) * 0x9E3779B97F4A7C15ULL;
+}
+static uint64_t file_elem_key(const void *e)
+{
+	const struct file_stat *f = e;
+
+	return file_key(f->dev, f->ino, f->gen);
+}
+static bool file_same(const void *e, const void *want)
+{
+	const struct file_stat *f = e, *w = want;
+
+	return f->ino == w->ino && f->dev == w->dev && f->gen == w->gen;
+}
+static const struct hindex_kind file_ix = { sizeof(struct file_stat), file_elem_key, file_same };
+
 struct file_stat *target_file(struct target *t, uint32_t dev, uint64_t ino, uint32_t gen)
 {
-	struct file_stat *f;
+	struct file_stat *f, want = { .dev = dev, .ino = ino, .gen = gen };
+	long i = hindex_find(&t->files_ix, &file_ix, t->files, t->nfiles, file_key(dev, ino, gen), &want);
 
-	for (size_t i = 0; i < t->nfiles; i++)
-		if (t->files[i].ino == ino && t->files[i].dev == dev && t->files[i].gen == gen)
-			return &t->files[i];
+	if (i >= 0)
+		return &t->files[i];
 	if (grow((void **)&t->files, &t->cap_files, t->nfiles, sizeof(*f)))
 		return NULL;
 	f = &t->files[t->nfiles++];
 	f->dev = dev;
 	f->ino = ino;
 	f->gen = gen;
+	hindex_added(&t->files_ix, &file_ix, t->files, t->nfiles);
 	return f;
 }
 
@@ -247,18 +266,22 @@ int target_file_set_path(struct target *t, uint32_t dev, uint64_t ino, uint32_t 
 	return 0;
 }
 
+static uint64_t stmt_elem_key(const void *e) { return ((const struct sql_stmt *)e)->hash; }
+static const struct hindex_kind stmt_ix = { sizeof(struct sql_stmt), stmt_elem_key, NULL };
+
 struct sql_stmt *target_stmt(struct target *t, uint64_t hash)
 {
 	struct sqlite_info *q = &t->sq;
 	struct sql_stmt *st;
+	long i = hindex_find(&q->stmts_ix, &stmt_ix, q->stmts, q->nstmts, hash, NULL);
 
-	for (size_t i = 0; i < q->nstmts; i++)
-		if (q->stmts[i].hash == hash)
-			return &q->stmts[i];
+	if (i >= 0)
+		return &q->stmts[i];
 	if (grow((void **)&q->stmts, &q->cap_stmts, q->nstmts, sizeof(*st)))
 		return NULL;
 	st = &q->stmts[q->nstmts++];
 	st->hash = hash;
+	hindex_added(&q->stmts_ix, &stmt_ix, q->stmts, q->nstmts);
 	return st;
 }
 
@@ -834,10 +857,12 @@ void model_free(struct model *m)
 		for (size_t j = 0; j < t->nfiles; j++)
 			free(t->files[j].path);
 		free(t->files);
+		hindex_free(&t->files_ix);
 		free(t->sq.library);
 		for (size_t j = 0; j < t->sq.nstmts; j++)
 			free(t->sq.stmts[j].sql);
 		free(t->sq.stmts);
+		hindex_free(&t->sq.stmts_ix);
 		free(t->sq.fsyncs);
 		for (size_t j = 0; j < t->net.nroutes; j++)
 			free(t->net.routes[j].route);
@@ -1096,6 +1121,8 @@ void model_prune_idle(struct model *m)
 		PRUNE(t->ops, t->nops, op_kept, drop_none);
 		PRUNE(t->files, t->nfiles, file_kept, drop_file);
 		PRUNE(t->sq.stmts, t->sq.nstmts, stmt_kept, drop_stmt);
+		hindex_free(&t->files_ix);      /* positions moved: rebuilt at the next lookup */
+		hindex_free(&t->sq.stmts_ix);
 		PRUNE(t->sq.fsyncs, t->sq.nfsyncs, fsync_kept, drop_none);
 		PRUNE(t->net.routes, t->net.nroutes, route_kept, drop_route);
 		PRUNE(t->bud.threads, t->bud.nthreads, thread_kept, drop_none);
@@ -1110,6 +1137,7 @@ void model_keep_top_files(struct model *m, size_t n)
 		if (t->nfiles <= n)
 			continue;
 		qsort(t->files, t->nfiles, sizeof(*t->files), cmp_files);
+		hindex_free(&t->files_ix);
 		for (size_t j = n; j < t->nfiles; j++)
 			free(t->files[j].path);
 		t->nfiles = n;

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include "model/hindex.h"
 #include "model/hist.h"
 #include "syscalls.h"
 #include "sqlite.h"
@@ -61,6 +62,7 @@ struct sqlite_info {
 	uint64_t prep_sleeps, prep_sleep_ns, prep_busy;
 	struct sql_stmt *stmts;
 	size_t nstmts, cap_stmts;
+	struct hindex stmts_ix;   /* stmts by hash (target_stmt) */
 	struct sq_fsync_stat *fsyncs;
 	size_t nfsyncs, cap_fsyncs;
 };
@@ -135,6 +137,7 @@ struct target {
 	size_t nops, cap_ops;
 	struct file_stat *files;
 	size_t nfiles, cap_files;
+	struct hindex files_ix;   /* files by {dev, inode, generation} (target_file) */
 	uint64_t exits;           /* target processes that exited */
 	struct sqlite_info sq;
 	struct net_info net;
