@@ -3,13 +3,16 @@
 # their tables: their floors' objects (built as the scripts build them) load, attach every
 # program they have and leave none behind; short runs of sqlite_run and switches print a row
 # per side with numbers, and sqlite_run's iogap saw the SELECT's steps (it warns otherwise);
-# goals prints no row before anything is measured, and sqlite_run's in-memory figures after it.
+# goals prints no row before anything is measured, and sqlite_run's in-memory figures after it;
+# events, one short rate per kind, where iogap's counts must equal the generator's own (opens,
+# requests on both sides, connections accepted and connected, executions of the template) with
+# no drop and no lost count.
 # Not a measurement: the figures of such short runs mean nothing on a shared machine.
 source "$(dirname "$0")/../lib.sh"
 need_root "the floor loader builds" "floor.bpf.o loads and attaches" "floor_sqlite.bpf.o loads and attaches" \
 	"floor_apps.bpf.o loads and attaches" "floor_prepare.bpf.o loads and attaches" "sqlite_run prints its table" \
 	"sqlite_run prints its prepare table" "goals: nothing measured" "goals: the step row is sqlite_run's" \
-	"switches prints its table"
+	"switches prints its table" "events: exact counts per kind"
 cd "$ROOT" || exit 1
 tmp=$(mktemp -d /tmp/iogap-test.XXXXXX)
 on_exit rm -rf "$tmp"
@@ -88,4 +91,22 @@ rc=$?
 check "switches prints its table: none, floor, iogap-file, iogap-budget, iogap rows with figures (exit $rc)" \
 	bash -c '[[ $1 -eq 0 ]] && for m in none floor iogap-file iogap-budget iogap; do grep -qE "^\| $m \| [0-9]+ \|" "$2" || exit 1; done' _ $rc "$tmp/sw.out"
 [[ $rc -eq 0 ]] || sed 's/^/# /' "$tmp/sw.out" | tail -20
+
+# events: 1 s at 2000/s of each kind, once; ground truth: the generator's own count of what it
+# made (event_rate.c), which the script compares with iogap's JSON ("(short)" when not exact)
+KINDS="open http conn sql" tools/bench/overhead/events 1 1 2000 >"$tmp/ev.out" 2>&1
+rc=$?
+for kind in open http conn sql; do
+	check "events: $kind at 2000/s: iogap's count equals the generator's, no drop, no lost count (exit $rc)" \
+		python3 -c '
+import re, sys
+rc, kind, out = int(sys.argv[1]), sys.argv[2], open(sys.argv[3]).read()
+m = re.search(r"^\| %s \| 2000 \| \d+ \| (\d+) / (\d+) \| (\d+) \| (\d+) \|$" % kind, out, re.M)
+seen, made, drops, lost = map(int, m.groups())
+# the loader opens a few files of its own before the generator runs
+assert rc == 0 and made >= 1000 and drops == lost == 0 and (seen >= made if kind == "open" else seen == made)' \
+		$rc "$kind" "$tmp/ev.out"
+done
+[[ $rc -eq 0 ]] || sed 's/^/# /' "$tmp/ev.out" | tail -20
+grep "^| " "$tmp/ev.out" | sed 's/^/# /'
 finish
