@@ -823,8 +823,12 @@ void sqlite_probes_snapshot(struct sqlite_probes *p, struct model *m)
 		if (!s)
 			continue;
 		s->s = st;
-		if (!s->sql && text_of(p, k.hash))
-			s->sql = strdup(text_of(p, k.hash));
+		if (!s->sql) {
+			const char *sql = text_of(p, k.hash);
+
+			if (sql)
+				s->sql = strdup(sql);
+		}
 		memset(&s->step_hist, 0, sizeof(s->step_hist));
 		memset(&s->stmt_hist, 0, sizeof(s->stmt_hist));
 		if (idx < SQ_HIST_ARRAY)   /* its histograms are rows of sq_hist_rows, not in sq_hist */

@@ -6,7 +6,9 @@
  * empty), at most half full. The array stays the owner's and in its order; the index covers
  * its first n elements and is rebuilt whenever the owner's count differs from that (an append
  * the owner did not report through hindex_added, a prune), so it can never point past the
- * array or at a moved element. Where memory for it runs out, lookups scan the array.
+ * array. An owner that moves elements (a sort, a prune) calls hindex_free, so that a reorder
+ * that keeps the count cannot leave it pointing at moved elements either. Where memory for it
+ * runs out, lookups scan the array.
  */
 #ifndef IOGAP_MODEL_HINDEX_H
 #define IOGAP_MODEL_HINDEX_H

@@ -71,7 +71,7 @@ static int create_files(const char *dir, long n)
 struct gen {
 	int (*one)(struct gen *g, long i);   /* 0, or -1 with a message printed */
 	const char *dir;
-	long nfiles;                         /* open: files; sql: texts */
+	long nkeys;                          /* open: files, sql: texts; event i takes i % nkeys */
 	struct sockaddr_in server;
 	int conn;                            /* http: the keep-alive connection */
 	sqlite3 *db;
@@ -82,7 +82,7 @@ static int open_one(struct gen *g, long i)
 	char path[4096];
 	int fd;
 
-	snprintf(path, sizeof(path), "%s/f%ld", g->dir, i % g->nfiles);
+	snprintf(path, sizeof(path), "%s/f%ld", g->dir, i % g->nkeys);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		fprintf(stderr, "event_rate: cannot open %s: %s\n", path, strerror(errno));
@@ -163,7 +163,7 @@ static int sql_one(struct gen *g, long i)
 	sqlite3_stmt *st;
 	int rc;
 
-	snprintf(sql, sizeof(sql), "SELECT %ld AS event_rate", i % g->nfiles);
+	snprintf(sql, sizeof(sql), "SELECT %ld AS event_rate", i % g->nkeys);
 	if (sqlite3_prepare_v2(g->db, sql, -1, &st, NULL) != SQLITE_OK) {
 		fprintf(stderr, "event_rate: prepare: %s\n", sqlite3_errmsg(g->db));
 		return -1;
@@ -276,25 +276,21 @@ int main(int argc, char **argv)
 	if (argc == 6 && !strcmp(argv[1], "open")) {
 		g.one = open_one;
 		g.dir = argv[2];
-		g.nfiles = atol(argv[3]);
+		g.nkeys = atol(argv[3]);
 		a = 4;
-		if (g.nfiles <= 0) {
-			fprintf(stderr, "event_rate: NFILES must be positive\n");
-			return 2;
-		}
 	} else if (argc == 5 && !strcmp(argv[1], "sql")) {
 		g.one = sql_one;
-		g.nfiles = atol(argv[2]);
+		g.nkeys = atol(argv[2]);
 		a = 3;
-		if (g.nfiles <= 0) {
-			fprintf(stderr, "event_rate: NTEXTS must be positive\n");
-			return 2;
-		}
 	} else if (argc == 4 && (!strcmp(argv[1], "http") || !strcmp(argv[1], "conn"))) {
 		g.one = argv[1][0] == 'h' ? http_one : conn_one;
 		a = 2;
 	} else {
 		return usage();
+	}
+	if ((g.one == open_one || g.one == sql_one) && g.nkeys <= 0) {
+		fprintf(stderr, "event_rate: %s must be positive\n", g.one == open_one ? "NFILES" : "NTEXTS");
+		return 2;
 	}
 	rate = atof(argv[a]);
 	secs = atof(argv[a + 1]);
