@@ -11,7 +11,8 @@
 #define IOGAP_NO_SLOT 0xffffffffu /* event_hdr.slot of an event that belongs to no target yet */
 #define IOGAP_CG_PATH 256         /* cgroup path bytes carried by EV_CGROUP_MKDIR */
 
-/* Indices of the per-CPU "counters" array: every loss in the kernel is counted here. */
+/* Indices of the per-CPU "counters" array: every loss in the kernel is counted here (the
+ * programs write all but CNT_PROG_MISSES). */
 enum iogap_counter {
 	CNT_RB_DROPS = 0,         /* ring buffer reservation failed */
 	CNT_IO_MAP_FULL,          /* io_stats had no room for a new key */
@@ -21,6 +22,9 @@ enum iogap_counter {
 	CNT_TASK_STORAGE_FAIL,    /* no per-thread state could be made: one syscall not timed */
 	CNT_SQ_MAP_FULL,          /* a SQLite statement, histogram bucket or fsync-by-file entry
 	                           * found its map full */
+	CNT_PROG_MISSES,          /* a hook the kernel ran no iogap program for, because that
+	                           * program was already running on the CPU (an interrupt of it):
+	                           * filled by user space from the programs' recursion misses */
 	CNT_MAX,
 };
 

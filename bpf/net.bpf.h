@@ -13,7 +13,8 @@ struct sock_info {
 	__u16 active;
 	__u16 closed;             /* kept after CLOSE: a reset is often sent just after it */
 	__u8 req_open;            /* a request read on it is not answered yet (thread_state.req_open) */
-	__u8 pad[7];
+	__u8 early;               /* accepted before the kernel marked it established */
+	__u8 pad[6];
 };
 
 /* Sockets of targets, by struct sock address: connects and accepted connections. */

@@ -19,6 +19,17 @@ struct tcp_stats {
 	__u64 closed;
 	__u64 bytes_in;
 	__u64 bytes_out;
+	__u64 closes_unseen;      /* of closed: found open when their socket's memory began anew */
+};
+
+/* Per CPU: the changes nested in iogap_tcp_state (net.bpf.c) */
+struct tcp_nest {
+	struct {
+		__u64 sk;
+		__u32 states;     /* old << 8 | new */
+		__u32 pad;
+	} last[2];                /* by context level: the change iogap_tcp_state handled last */
+	__u64 handled;            /* changes iogap_tcp_state_nested handled */
 };
 
 enum net_hist { NH_CONNECT = 0, NH_ACCEPT_QUEUE, NH_DURATION, NH_MAX };

@@ -596,6 +596,7 @@ static __always_inline void tcp_accepted(struct task_struct *task, __u32 slot, l
 					 const bool fast)
 {
 	struct sock_info si = { .slot = slot };
+	const struct sock *sk;
 	struct tcp_stats *st;
 	struct fd_info fi;
 	__u64 *est;
@@ -604,6 +605,9 @@ static __always_inline void tcp_accepted(struct task_struct *task, __u32 slot, l
 	if (fi.kind != FDK_TCP || !(st = tcp_stats_of(slot)))
 		return;
 	__sync_fetch_and_add(&st->accepted, 1);
+	/* the kernel queues a connection before it marks it established (net.bpf.c) */
+	sk = (const struct sock *)fi.sk;
+	si.early = BPF_CORE_READ(sk, __sk_common.skc_state) == TCP_SYN_RECV;
 	est = bpf_map_lookup_elem(&est_times, &fi.sk);
 	si.est_ns = si.start_ns = now;
 	if (est) {

@@ -24,6 +24,8 @@
 #include "collect/cgroup.h"
 #include "collect/collector.h"
 #include "collect/percpu.h"
+#include "budget.skel.h"
+#include "sqlite.skel.h"
 #include "syscalls.skel.h"
 
 #define TRACEFS "/sys/kernel/tracing"
@@ -893,6 +895,9 @@ static void snapshot_counters(struct collector *c)
 			percpu_sum(c->buf, c->ncpus, sizeof(v), (uint64_t *)&v, 1, SIZE_MAX);
 			c->model.counters[i] = v;
 		}
+	c->model.counters[CNT_PROG_MISSES] = prog_misses(c->skel->obj, NULL) +
+		prog_misses(c->bud.skel ? c->bud.skel->obj : NULL, NULL) +
+		prog_misses(c->sq.skel ? c->sq.skel->obj : NULL, NULL) + net_probes_misses(&c->net);
 }
 
 static void snapshot_pids(struct collector *c)

@@ -7,6 +7,7 @@
 #include <bpf/libbpf.h>
 #include "collect/filter.h"
 #include "collect/net_probes.h"
+#include "collect/percpu.h"
 #include "model/http.h"
 #include "net.skel.h"
 #include "syscalls.skel.h"
@@ -44,6 +45,7 @@ int net_probes_open(struct net_probes *p, struct syscalls_bpf *sys, const char *
 	if (!s)
 		return -errno;
 	FILTER_COPY_RODATA(s, sys);
+	bpf_program__set_autoattach(s->progs.iogap_tcp_state_nested, false);
 	if ((err = bpf_map__reuse_fd(s->maps.cgroup_slots, bpf_map__fd(sys->maps.cgroup_slots))) ||
 	    (err = bpf_map__reuse_fd(s->maps.tgid_slots, bpf_map__fd(sys->maps.tgid_slots))) ||
 	    (err = bpf_map__reuse_fd(s->maps.counters, bpf_map__fd(sys->maps.counters))) ||
@@ -53,6 +55,13 @@ int net_probes_open(struct net_probes *p, struct syscalls_bpf *sys, const char *
 	    (err = bpf_map__reuse_fd(s->maps.tcp_stats, bpf_map__fd(sys->maps.tcp_stats))) ||
 	    (err = bpf_map__reuse_fd(s->maps.net_hist, bpf_map__fd(sys->maps.net_hist))) ||
 	    (err = net_bpf__load(s)) || (err = net_bpf__attach(s))) {
+		net_bpf__destroy(s);
+		return err;
+	}
+	/* after iogap_tcp_state, so that it runs after it for each state change (net.bpf.c) */
+	s->links.iogap_tcp_state_nested = bpf_program__attach(s->progs.iogap_tcp_state_nested);
+	if (!s->links.iogap_tcp_state_nested) {
+		err = -errno;
 		net_bpf__destroy(s);
 		return err;
 	}
@@ -242,6 +251,27 @@ void net_probes_snapshot(struct syscalls_bpf *sys, struct model *m)
 		else if (k.which == NH_DURATION)
 			n->duration.b[k.bucket] = c;
 	}
+}
+
+uint64_t net_probes_misses(const struct net_probes *p)
+{
+	int ncpus = libbpf_num_possible_cpus(), fd;
+	uint64_t missed, handled = 0;
+	__u32 zero = 0;
+	struct tcp_nest *v;
+
+	if (!p->skel)
+		return 0;
+	/* the twin is skipped only while it runs itself, for a change iogap_tcp_state then runs for */
+	missed = prog_misses(p->skel->obj, p->skel->progs.iogap_tcp_state_nested);
+	fd = bpf_map__fd(p->skel->maps.tcp_nest);
+	if (ncpus > 0 && (v = calloc(ncpus, sizeof(*v)))) {
+		if (!bpf_map_lookup_elem(fd, &zero, v))
+			for (int i = 0; i < ncpus; i++)
+				handled += v[i].handled;
+		free(v);
+	}
+	return missed > handled ? missed - handled : 0;
 }
 
 void net_probes_close(struct net_probes *p)

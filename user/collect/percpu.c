@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 #include <string.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
 #include "collect/percpu.h"
 
 void percpu_sum(const void *vals, int ncpus, size_t size, uint64_t *out, size_t nwords, size_t max_idx)
@@ -14,4 +16,22 @@ void percpu_sum(const void *vals, int ncpus, size_t size, uint64_t *out, size_t 
 			out[w] = (max_idx != SIZE_MAX && w == max_idx) ? (v[w] > out[w] ? v[w] : out[w])
 								       : out[w] + v[w];
 	}
+}
+
+uint64_t prog_misses(const struct bpf_object *obj, const struct bpf_program *except)
+{
+	struct bpf_program *p;
+	uint64_t n = 0;
+
+	if (!obj)
+		return 0;
+	bpf_object__for_each_program(p, obj) {
+		struct bpf_prog_info info = {};
+		__u32 len = sizeof(info);
+		int fd = bpf_program__fd(p);
+
+		if (p != except && fd >= 0 && !bpf_obj_get_info_by_fd(fd, &info, &len))
+			n += info.recursion_misses;
+	}
+	return n;
 }

@@ -191,9 +191,10 @@ static void warn_drops(struct explain_ctx *c)
 		r->valid = false;
 		explain_addf(r, &r->warnings, &r->nwarnings,
 			     "%" PRIu64 " events or updates were lost in the measurement of %s (ring buffer "
-			     "%" PRIu64 ", full maps %" PRIu64 "): %s figures are short by as much",
+			     "%" PRIu64 ", full maps %" PRIu64 ", skipped by the kernel %" PRIu64 "): %s "
+			     "figures are short by as much",
 			     lost, c->m[0] == c->m[1] ? "both sides" : r->side[i].label,
-			     m->counters[CNT_RB_DROPS], lost - m->counters[CNT_RB_DROPS],
+			     m->counters[CNT_RB_DROPS], model_map_losses(m), m->counters[CNT_PROG_MISSES],
 			     c->m[0] == c->m[1] ? "their" : "its");
 	}
 }

@@ -502,6 +502,11 @@ uint64_t model_drops(const struct model *m)
 	return n;
 }
 
+uint64_t model_map_losses(const struct model *m)
+{
+	return model_drops(m) - m->counters[CNT_RB_DROPS] - m->counters[CNT_PROG_MISSES];
+}
+
 static int cmp_files(const void *a, const void *b)
 {
 	const struct file_stat *x = a, *y = b;

@@ -177,7 +177,10 @@ uint64_t model_hash_str(const char *s);
 int target_file_set_path(struct target *t, uint32_t dev, uint64_t ino, uint32_t gen, const char *path);
 /* The path of a file; a file seen only in /proc when tracing began has generation 0. */
 const char *target_file_path(const struct target *t, uint32_t dev, uint64_t ino, uint32_t gen);
+/* Everything lost (every counter); and of it, the updates that found a kernel map full (neither
+ * ring-buffer drops nor hooks the kernel skipped, CNT_PROG_MISSES). */
 uint64_t model_drops(const struct model *m);
+uint64_t model_map_losses(const struct model *m);
 /* Files merged by path (inodes of one path add up), by total time, largest first; the caller
  * frees the array (its paths belong to t). */
 struct file_stat *target_files_by_path(const struct target *t, size_t *n);

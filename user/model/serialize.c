@@ -65,7 +65,7 @@ static const struct field tcp_fields[] = {
 	FIELD(struct tcp_stats, refused), FIELD(struct tcp_stats, resets_sent),
 	FIELD(struct tcp_stats, resets_received), FIELD(struct tcp_stats, retransmits),
 	FIELD(struct tcp_stats, closed), FIELD(struct tcp_stats, bytes_in),
-	FIELD(struct tcp_stats, bytes_out),
+	FIELD(struct tcp_stats, bytes_out), FIELD(struct tcp_stats, closes_unseen),
 };
 static const struct field net_fields[] = {
 	FIELD(struct net_info, requests), FIELD(struct net_info, listen_overflows),

@@ -943,8 +943,9 @@ static void header(FILE *out, const struct report_html_input *in, const char *ti
 	cJSON_Delete(meta);
 	if (lost)
 		fprintf(out, "<p class=\"warn\">%" PRIu64 " events or updates were lost (%" PRIu64
-			" ring buffer drops, %" PRIu64 " updates to full maps): the figures below are short by "
-			"as much.</p>\n", lost, m->counters[CNT_RB_DROPS], lost - m->counters[CNT_RB_DROPS]);
+			" ring buffer drops, %" PRIu64 " updates to full maps, %" PRIu64 " events the kernel "
+			"skipped): the figures below are short by as much.</p>\n", lost,
+			m->counters[CNT_RB_DROPS], model_map_losses(m), m->counters[CNT_PROG_MISSES]);
 	fputs("<nav><a href=\"#summary\">Summary</a><a href=\"#latency\">Latency</a>"
 	      "<a href=\"#budget\">Time budget</a><a href=\"#over-time\">Over time</a>"
 	      "<a href=\"#statements\">Statements</a><a href=\"#routes\">Routes</a>", out);

@@ -105,6 +105,7 @@ static cJSON *net_json(const struct target *t, cJSON *o)
 	cJSON_AddNumberToObject(tcp, "resets_received", (double)n->tcp.resets_received);
 	cJSON_AddNumberToObject(tcp, "retransmits", (double)n->tcp.retransmits);
 	cJSON_AddNumberToObject(tcp, "closed", (double)n->tcp.closed);
+	cJSON_AddNumberToObject(tcp, "closes_unseen", (double)n->tcp.closes_unseen);
 	cJSON_AddNumberToObject(tcp, "bytes_in", (double)n->tcp.bytes_in);
 	cJSON_AddNumberToObject(tcp, "bytes_out", (double)n->tcp.bytes_out);
 	cJSON_AddNumberToObject(tcp, "listen_overflows", (double)n->listen_overflows);
@@ -343,6 +344,7 @@ char *report_json(struct model *m)
 	cJSON_AddNumberToObject(lost, "cgroup_map_full", (double)m->counters[CNT_CGROUP_MAP_FULL]);
 	cJSON_AddNumberToObject(lost, "thread_state", (double)m->counters[CNT_TASK_STORAGE_FAIL]);
 	cJSON_AddNumberToObject(lost, "sqlite_map_full", (double)m->counters[CNT_SQ_MAP_FULL]);
+	cJSON_AddNumberToObject(lost, "program_misses", (double)m->counters[CNT_PROG_MISSES]);
 	arr = cJSON_AddArrayToObject(root, "targets");
 	for (size_t i = 0; i < m->ntargets; i++)
 		cJSON_AddItemToArray(arr, target_json(&m->targets[i], m->duration_ns / 1e9));

@@ -451,6 +451,10 @@ void report_prometheus(FILE *out, const struct model *m)
 	for (size_t i = 0; i < sizeof(lost) / sizeof(lost[0]); i++)
 		prom_u64(out, "iogap_lost_updates_total", &(struct prom_label){ "reason", lost[i].reason },
 			 1, m->counters[lost[i].counter]);
+	prom_family(out, "iogap_missed_events_total", "counter",
+		    "Events lost because the kernel skipped an iogap program that was already running on "
+		    "that CPU (a hook that fired in an interrupt of it).");
+	prom_u64(out, "iogap_missed_events_total", NULL, 0, m->counters[CNT_PROG_MISSES]);
 	if (!pt || prom_targets_init(pt, m)) {
 		fprintf(stderr, "iogap: cannot list the targets' metrics: out of memory\n");
 		if (pt)

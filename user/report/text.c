@@ -160,6 +160,10 @@ static void print_net(FILE *out, const struct target *t, double secs)
 			(uint64_t)s->accepted, secs > 0 ? s->accepted / secs : 0.0, a50, a99,
 			(uint64_t)s->connected, c50, c99, (uint64_t)s->refused, (uint64_t)s->closed,
 			(uint64_t)s->resets_sent, (uint64_t)s->resets_received, (uint64_t)s->retransmits);
+		if (s->closes_unseen)
+			fprintf(out, "  TCP: %" PRIu64 " of the closes were not seen (the kernel ran no program"
+				" for them; found when their socket's memory was used again): their bytes and"
+				" durations are missing\n", (uint64_t)s->closes_unseen);
 	}
 	if (n->listen_overflows || n->listen_drops)
 		fprintf(out, "  TCP listen queue (the target's network namespace): %" PRIu64 " overflows, %"
@@ -317,11 +321,11 @@ void report_text(FILE *out, struct model *m, const struct report_opts *o)
 		o && o->interval ? " interval" : "", m->ntargets, m->ntargets == 1 ? "" : "s");
 	if (m->counters[CNT_RB_DROPS])
 		fprintf(out, ", %" PRIu64 " EVENTS DROPPED (ring buffer full)", m->counters[CNT_RB_DROPS]);
-	for (int i = CNT_IO_MAP_FULL; i < CNT_MAX; i++)
-		if (m->counters[i]) {
-			fprintf(out, ", %" PRIu64 " updates lost (map full)", model_drops(m) - m->counters[CNT_RB_DROPS]);
-			break;
-		}
+	if (model_map_losses(m))
+		fprintf(out, ", %" PRIu64 " updates lost (map full)", model_map_losses(m));
+	if (m->counters[CNT_PROG_MISSES])
+		fprintf(out, ", %" PRIu64 " events missed (the kernel skipped a program already running "
+			"on that CPU)", m->counters[CNT_PROG_MISSES]);
 	fprintf(out, "\n");
 	for (size_t i = 0; i < m->ntargets; i++) {
 		struct target *t = &m->targets[i];

@@ -28,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -205,7 +206,7 @@ static pid_t server_start(struct sockaddr_in *sa)
 {
 	socklen_t len = sizeof(*sa);
 	int lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	pid_t pid;
+	pid_t pid, parent = getpid();
 
 	memset(sa, 0, sizeof(*sa));
 	sa->sin_family = AF_INET;
@@ -216,8 +217,12 @@ static pid_t server_start(struct sockaddr_in *sa)
 	pid = fork();
 	if (pid < 0)
 		return fail("fork");
-	if (pid == 0)
+	if (pid == 0) {
+		/* ends with its parent, also one killed before it could end it (a bench's Ctrl-C) */
+		if (prctl(PR_SET_PDEATHSIG, SIGKILL) || getppid() != parent)
+			_exit(1);
 		serve(lfd);     /* never returns */
+	}
 	close(lfd);
 	return pid;
 }
