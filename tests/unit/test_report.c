@@ -1,4 +1,5 @@
-/* The JSON contract of DESIGN.md (names and types), the text table, and model deltas. */
+/* The JSON contract of DESIGN.md (names and types), the text table, model deltas, and how each
+ * kind of loss is shown. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -167,6 +168,62 @@ static void test_files_merged_by_path(void **s)
 	model_free(&m);
 }
 
+/* Each kind of loss is shown apart, the same figures in every view: ring-buffer drops, updates
+ * to full maps, hooks the kernel skipped (CNT_PROG_MISSES), and TCP closes no program saw. */
+static void test_losses_by_kind(void **s)
+{
+	struct model m;
+	struct target *t;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f;
+	cJSON *root, *lost, *tcp;
+	char *js;
+
+	(void)s;
+	build(&m);
+	m.counters[CNT_IO_MAP_FULL] = 2;
+	m.counters[CNT_SQ_MAP_FULL] = 5;
+	m.counters[CNT_PROG_MISSES] = 4;
+	t = &m.targets[0];
+	t->net.tcp.accepted = 6;
+	t->net.tcp.closed = 12;
+	t->net.tcp.closes_unseen = 1;
+	assert_int_equal(model_drops(&m), 3 + 2 + 5 + 4);
+	assert_int_equal(model_map_losses(&m), 2 + 5);
+
+	f = open_memstream(&buf, &len);
+	report_text(f, &m, &(struct report_opts){ .top_files = 5 });
+	fclose(f);
+	assert_non_null(strstr(buf, ", 3 EVENTS DROPPED (ring buffer full), 7 updates lost (map full), "
+				    "4 events missed (the kernel skipped a program already running on that CPU)\n"));
+	assert_non_null(strstr(buf, " 12 closed;"));
+	assert_non_null(strstr(buf, "  TCP: 1 of the closes were not seen "));
+	free(buf);
+
+	js = report_json(&m);
+	assert_non_null(js);
+	root = cJSON_Parse(js);
+	assert_non_null(root);
+	lost = json_get(root, "lost", cJSON_Object);
+	assert_int_equal(json_get(lost, "program_misses", cJSON_Number)->valueint, 4);
+	assert_int_equal(json_get(lost, "io_map_full", cJSON_Number)->valueint, 2);
+	assert_int_equal(json_get(lost, "sqlite_map_full", cJSON_Number)->valueint, 5);
+	tcp = json_get(cJSON_GetArrayItem(json_get(root, "targets", cJSON_Array), 0), "tcp", cJSON_Object);
+	assert_int_equal(json_get(tcp, "closed", cJSON_Number)->valueint, 12);
+	assert_int_equal(json_get(tcp, "closes_unseen", cJSON_Number)->valueint, 1);
+	cJSON_Delete(root);
+	free(js);
+
+	buf = NULL;
+	f = open_memstream(&buf, &len);
+	report_prometheus(f, &m);
+	fclose(f);
+	assert_non_null(strstr(buf, "\n# TYPE iogap_missed_events_total counter\niogap_missed_events_total 4\n"));
+	free(buf);
+	model_free(&m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -174,6 +231,7 @@ int main(void)
 		cmocka_unit_test(test_text),
 		cmocka_unit_test(test_delta),
 		cmocka_unit_test(test_files_merged_by_path),
+		cmocka_unit_test(test_losses_by_kind),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
