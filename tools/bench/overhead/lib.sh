@@ -1,4 +1,4 @@
-# Shared by the overhead scripts (run, sqlite_run, apps, events, profile, switches); they set $out
+# Shared by the overhead scripts (run, sqlite_run, apps, events, profile, switches, hotlines); they set $out
 # and the pids array.
 
 # wait_line FILE PATTERN PID: until FILE holds PATTERN (20 s), while PID lives.
@@ -106,11 +106,16 @@ sys.stdin.read()' <"$out/stats.fifo" >"$out/stats.out" &
 }
 bpf_stats_stop() { exec 7>&-; rm -f "$out/stats.fifo"; }
 
-# bpf_stats_of PID: "name run_time_ns run_cnt" of every program process PID holds a descriptor
-# of (the prog_id lines of its /proc fdinfo).
+# prog_ids_of PID: the ids of the BPF programs process PID holds a descriptor of (the prog_id
+# lines of its /proc fdinfo), space-separated.
+prog_ids_of() {
+	cat "/proc/$1/fdinfo/"* 2>/dev/null | awk '$1 == "prog_id:" { print $2 }' | sort -u | tr '\n' ' '
+}
+
+# bpf_stats_of PID: "name run_time_ns run_cnt" of every program process PID holds.
 bpf_stats_of() {
 	local ids
-	ids=$(cat "/proc/$1/fdinfo/"* 2>/dev/null | awk '$1 == "prog_id:" { print $2 }' | sort -u | tr '\n' ' ')
+	ids=$(prog_ids_of "$1")
 	bpftool prog show -j | python3 -c 'import json, sys
 ids = {int(x) for x in sys.argv[1].split()}
 for p in json.load(sys.stdin):
