@@ -13,7 +13,8 @@ need_root "listen queue overflows" "mix: http per side, method and route exact" 
 	"mix: bytes_in, bytes_out" "mix: retransmits, no resets" "mix: socket syscalls" \
 	"--pid target: http exact" "--pid target: requests" "--pid target: accepted, connected, closed" \
 	"--pid target: bytes" "acceptq: accept_queue mean within 10%" "acceptq: connect_lat" \
-	"acceptq: accepted, connected, closed" "resets: resets_sent, resets_received" "resets: refused" \
+	"acceptq: accepted, connected, closed" "acceptq beside 8,000 connections/s: accepted, connected, closed" \
+	"resets: resets_sent, resets_received" "resets: refused" \
 	"no cgroup left behind"
 
 WL=$ROOT/.output/tests/net_workload
@@ -205,6 +206,39 @@ if traced resets "$WL" resets "$tmp/resets-rep.json"; then
 	check "resets: resets_sent $N_LINGER, resets_received $((N_LINGER + N_REFUSED)) (linger closes; + refused connects' RSTs)" \
 		compare resets "$o" "$r" $N_LINGER $N_REFUSED
 	check "resets: refused exact (the program's ECONNREFUSED connects)" compare refused "$o" "$r"
+fi
+
+# 5. acceptq beside another process's connection churn: event_rate (tools/bench/overhead), not
+# traced, makes 8,000 loopback connections a second while 100 runs of acceptq (5 connections,
+# 5 ms before each accept) are traced. Their softirqs interrupt iogap's TCP state program in
+# the workload's tasks: the kernel skips such a nested run, and the few changes it runs no
+# program for at all are found when the socket's memory is used again (bpf/net.bpf.c: the
+# nested twin, new_life). Ground truth: the sum of the 100 runs' own counts, and no loss
+# counted (lost.program_misses 0). Measured (2026-12-03): with neither, this failed 2 of 2
+# runs (closed 999 of 1000, program_misses 2); with the twin alone, closed was 998-999 in 3 of
+# 3 such loads; with new_life alone, program_misses was 2 in 2 of 3; with both, 1000 and 0 in
+# each of 18 (14 by hand, 4 of this test).
+AQ_RUNS=100
+if cc -O2 -o "$tmp/event_rate" "$ROOT/tools/bench/overhead/event_rate.c" -lsqlite3 2>"$tmp/event_rate.err"; then
+	"$tmp/event_rate" conn 8000 60 >/dev/null 2>&1 &
+	churn=$!
+	on_exit end_pid $churn
+	sleep 0.5
+	if traced aqload /bin/bash -c 'for i in $(seq '$AQ_RUNS'); do "$1" acceptq "$2/aqload-$i.json" 5 || exit 1; done' \
+		aqload "$WL" "$tmp"; then
+		end_pid $churn
+		$PY - "$tmp" $AQ_RUNS >"$tmp/aqload-rep.json" <<'PYEOF'
+import json, sys
+runs = [json.load(open(f"{sys.argv[1]}/aqload-{i}.json")) for i in range(1, int(sys.argv[2]) + 1)]
+print(json.dumps({k: sum(r[k] for r in runs) for k in ("accepted", "connected", "closed")}))
+PYEOF
+		check "acceptq beside 8,000 connections/s: accepted, connected, closed exact over $AQ_RUNS runs, nothing missed" \
+			compare conns "$tmp/aqload.json" "$tmp/aqload-rep.json"
+	fi
+	end_pid $churn
+else
+	not_ok "acceptq beside 8,000 connections/s: event_rate builds"
+	sed 's/^/# /' "$tmp/event_rate.err"
 fi
 
 # listen-queue overflow: 8 non-blocking connects to a listener with backlog 1 that never
