@@ -13,8 +13,7 @@ struct sock_info {
 	__u16 active;
 	__u16 closed;             /* kept after CLOSE: a reset is often sent just after it */
 	__u8 req_open;            /* a request read on it is not answered yet (thread_state.req_open) */
-	__u8 early;               /* accepted before the kernel marked it established */
-	__u8 pad[6];
+	__u8 pad[7];
 };
 
 /* Sockets of targets, by struct sock address: connects and accepted connections. */
@@ -67,6 +66,22 @@ static __always_inline void net_hist_add(__u32 slot, __u8 which, __u64 v)
 		if (c)
 			__sync_fetch_and_add(c, 1);
 	}
+}
+
+/* A target's connection, established at est_ns, ended (its socket is in CLOSE): its count,
+ * bytes and duration. bytes_received counts a received FIN as a byte (SOCK_DONE tells it
+ * came); bytes_sent is data only. */
+static __always_inline void tcp_count_close(const struct sock *sk, struct tcp_stats *st, __u32 slot,
+					    __u64 est_ns, __u64 now)
+{
+	const struct tcp_sock *tp = (const struct tcp_sock *)sk;
+	__u64 in = BPF_CORE_READ(tp, bytes_received);
+	__u64 done = (BPF_CORE_READ(sk, __sk_common.skc_flags) >> SOCK_DONE) & 1;
+
+	__sync_fetch_and_add(&st->closed, 1);
+	__sync_fetch_and_add(&st->bytes_in, in > done ? in - done : 0);
+	__sync_fetch_and_add(&st->bytes_out, BPF_CORE_READ(tp, bytes_sent));
+	net_hist_add(slot, NH_DURATION, now - est_ns);
 }
 
 #endif

@@ -605,9 +605,6 @@ static __always_inline void tcp_accepted(struct task_struct *task, __u32 slot, l
 	if (fi.kind != FDK_TCP || !(st = tcp_stats_of(slot)))
 		return;
 	__sync_fetch_and_add(&st->accepted, 1);
-	/* the kernel queues a connection before it marks it established (net.bpf.c) */
-	sk = (const struct sock *)fi.sk;
-	si.early = BPF_CORE_READ(sk, __sk_common.skc_state) == TCP_SYN_RECV;
 	est = bpf_map_lookup_elem(&est_times, &fi.sk);
 	si.est_ns = si.start_ns = now;
 	if (est) {
@@ -615,6 +612,12 @@ static __always_inline void tcp_accepted(struct task_struct *task, __u32 slot, l
 			net_hist_add(slot, NH_ACCEPT_QUEUE, now - *est);
 		si.est_ns = si.start_ns = *est;
 		bpf_map_delete_elem(&est_times, &fi.sk);
+	}
+	/* reset before it was accepted: its change to CLOSE came when it was nobody's */
+	sk = (const struct sock *)fi.sk;
+	if (BPF_CORE_READ(sk, __sk_common.skc_state) == TCP_CLOSE) {
+		tcp_count_close(sk, st, slot, si.est_ns, now);
+		si.closed = 1;
 	}
 	bpf_map_update_elem(&sock_slots, &fi.sk, &si, BPF_ANY);
 }

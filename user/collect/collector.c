@@ -149,22 +149,22 @@ bool collector_env_flag(const char *name)
 	return v && *v && strcmp(v, "0");
 }
 
-/* Whether the running kernel has the bpf_rdonly_cast kfunc (Linux 6.2+): the syscall programs
- * read the fd's file, inode and socket with plain loads; else with CO-RE probe reads (the
- * *_core programs). IOGAP_CORE_READS=1 takes the latter anyway (tests run both). */
-static bool kernel_has_rdonly_cast(void)
+/* What the running kernel's functions tell, from its BTF: *rdonly_cast, whether it has the
+ * bpf_rdonly_cast kfunc (Linux 6.2+: the syscall programs read the fd's file, inode and socket
+ * with plain loads, else with CO-RE probe reads, the *_core programs; IOGAP_CORE_READS=1 takes
+ * the latter anyway, tests run both); *kasan, whether it is built with KASAN (whose task
+ * stacks are twice the size: net.bpf.c's ctx_level). Both false without BTF. */
+static void kernel_features(bool *rdonly_cast, bool *kasan)
 {
-	struct btf *btf;
-	bool has;
+	struct btf *btf = btf__load_vmlinux_btf();
 
-	if (collector_env_flag("IOGAP_CORE_READS"))
-		return false;
-	btf = btf__load_vmlinux_btf();
+	*rdonly_cast = *kasan = false;
 	if (!btf)
-		return false;
-	has = btf__find_by_name_kind(btf, "bpf_rdonly_cast", BTF_KIND_FUNC) > 0;
+		return;
+	*rdonly_cast = !collector_env_flag("IOGAP_CORE_READS") &&
+		       btf__find_by_name_kind(btf, "bpf_rdonly_cast", BTF_KIND_FUNC) > 0;
+	*kasan = btf__find_by_name_kind(btf, "kasan_report", BTF_KIND_FUNC) > 0;
 	btf__free(btf);
-	return has;
 }
 
 static struct target *slot_target(struct collector *c, __u32 slot)
@@ -660,6 +660,7 @@ int collector_open(struct collector *c, const struct collector_opts *o)
 {
 	int ntargets = o->npids + o->ncgroups + (o->cmd_argv ? 1 : 0) + o->ncontainers, err, rc = 1;
 	bool have_cg = o->ncgroups > 0 || o->cmd_argv || o->ncontainers || o->all_containers || o->host;
+	bool fast, kasan;
 
 	memset(c, 0, sizeof(*c));
 	verbose = o->verbose;
@@ -738,8 +739,8 @@ int collector_open(struct collector *c, const struct collector_opts *o)
 		goto fail;
 	}
 	fill_op_table(c->skel->rodata->op_of_nr);
+	kernel_features(&fast, &kasan);
 	{
-		bool fast = kernel_has_rdonly_cast();
 
 		bpf_program__set_autoload(c->skel->progs.iogap_sys_enter, fast);
 		bpf_program__set_autoload(c->skel->progs.iogap_sys_exit, fast);
@@ -798,7 +799,7 @@ int collector_open(struct collector *c, const struct collector_opts *o)
 	if (!c->bud.skel)
 		c->skel->links.iogap_files_switch = bpf_program__attach(c->skel->progs.iogap_files_switch);
 	c->skel->bss->defer_files = c->bud.skel || c->skel->links.iogap_files_switch;
-	err = module_on(o, COLLECT_NET) ? net_probes_open(&c->net, c->skel, o->btf_path) : 0;
+	err = module_on(o, COLLECT_NET) ? net_probes_open(&c->net, c->skel, o->btf_path, kasan) : 0;
 	if (err)
 		fprintf(stderr, "iogap: TCP connections will not be measured: cannot load the network "
 			"module: %s\n", strerror(-err));
@@ -895,9 +896,9 @@ static void snapshot_counters(struct collector *c)
 			percpu_sum(c->buf, c->ncpus, sizeof(v), (uint64_t *)&v, 1, SIZE_MAX);
 			c->model.counters[i] = v;
 		}
-	c->model.counters[CNT_PROG_MISSES] = prog_misses(c->skel->obj, NULL) +
-		prog_misses(c->bud.skel ? c->bud.skel->obj : NULL, NULL) +
-		prog_misses(c->sq.skel ? c->sq.skel->obj : NULL, NULL) + net_probes_misses(&c->net);
+	c->model.counters[CNT_PROG_MISSES] = prog_misses(c->skel->obj) +
+		prog_misses(c->bud.skel ? c->bud.skel->obj : NULL) +
+		prog_misses(c->sq.skel ? c->sq.skel->obj : NULL) + net_probes_misses(&c->net);
 }
 
 static void snapshot_pids(struct collector *c)

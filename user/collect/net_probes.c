@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "collect/filter.h"
@@ -31,7 +32,7 @@ struct http_conn {
 	} pending[CONN_PENDING];
 };
 
-int net_probes_open(struct net_probes *p, struct syscalls_bpf *sys, const char *btf_path)
+int net_probes_open(struct net_probes *p, struct syscalls_bpf *sys, const char *btf_path, bool kasan)
 {
 	struct net_bpf *s;
 	int err;
@@ -45,6 +46,7 @@ int net_probes_open(struct net_probes *p, struct syscalls_bpf *sys, const char *
 	if (!s)
 		return -errno;
 	FILTER_COPY_RODATA(s, sys);
+	s->rodata->task_stack_bytes = kasan ? 32768 : 16384;   /* x86_64's THREAD_SIZE */
 	bpf_program__set_autoattach(s->progs.iogap_tcp_state_nested, false);
 	if ((err = bpf_map__reuse_fd(s->maps.cgroup_slots, bpf_map__fd(sys->maps.cgroup_slots))) ||
 	    (err = bpf_map__reuse_fd(s->maps.tgid_slots, bpf_map__fd(sys->maps.tgid_slots))) ||
@@ -253,25 +255,44 @@ void net_probes_snapshot(struct syscalls_bpf *sys, struct model *m)
 	}
 }
 
-uint64_t net_probes_misses(const struct net_probes *p)
+/* The changes iogap_tcp_state_nested handled (for iogap_tcp_state, skipped). */
+static uint64_t nest_handled(const struct net_probes *p)
 {
-	int ncpus = libbpf_num_possible_cpus(), fd;
-	uint64_t missed, handled = 0;
+	int ncpus = libbpf_num_possible_cpus();
+	struct tcp_nest *v = ncpus > 0 ? calloc(ncpus, sizeof(*v)) : NULL;
+	uint64_t handled = 0;
 	__u32 zero = 0;
-	struct tcp_nest *v;
+
+	if (v && !bpf_map_lookup_elem(bpf_map__fd(p->skel->maps.tcp_nest), &zero, v))
+		for (int i = 0; i < ncpus; i++)
+			handled += v[i].handled;
+	free(v);
+	return handled;
+}
+
+uint64_t net_probes_misses(struct net_probes *p)
+{
+	uint64_t main_m, twin_m, all, handled, n;
 
 	if (!p->skel)
 		return 0;
-	/* the twin is skipped only while it runs itself, for a change iogap_tcp_state then runs for */
-	missed = prog_misses(p->skel->obj, p->skel->progs.iogap_tcp_state_nested);
-	fd = bpf_map__fd(p->skel->maps.tcp_nest);
-	if (ncpus > 0 && (v = calloc(ncpus, sizeof(*v)))) {
-		if (!bpf_map_lookup_elem(fd, &zero, v))
-			for (int i = 0; i < ncpus; i++)
-				handled += v[i].handled;
-		free(v);
+	/* Only iogap_tcp_state's misses can be made good, and only by the twin's handled. The twin
+	 * is skipped only while it runs itself, for a change iogap_tcp_state then runs for. The
+	 * kernel counts a miss just before the twin handles it: read handled after the misses,
+	 * and again a moment later when it is short (a twin may be running), so that the figure is
+	 * never above what was missed; and never let it go down. */
+	all = prog_misses(p->skel->obj);
+	main_m = prog_misses_one(p->skel->progs.iogap_tcp_state);
+	twin_m = prog_misses_one(p->skel->progs.iogap_tcp_state_nested);
+	handled = nest_handled(p);
+	if (handled < main_m) {
+		usleep(1000);
+		handled = nest_handled(p);
 	}
-	return missed > handled ? missed - handled : 0;
+	n = all - main_m - twin_m + (main_m > handled ? main_m - handled : 0);
+	if (n > p->misses)
+		p->misses = n;
+	return p->misses;
 }
 
 void net_probes_close(struct net_probes *p)

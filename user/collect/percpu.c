@@ -18,20 +18,23 @@ void percpu_sum(const void *vals, int ncpus, size_t size, uint64_t *out, size_t 
 	}
 }
 
-uint64_t prog_misses(const struct bpf_object *obj, const struct bpf_program *except)
+uint64_t prog_misses_one(const struct bpf_program *p)
+{
+	struct bpf_prog_info info = {};
+	__u32 len = sizeof(info);
+	int fd = bpf_program__fd(p);
+
+	return fd >= 0 && !bpf_obj_get_info_by_fd(fd, &info, &len) ? info.recursion_misses : 0;
+}
+
+uint64_t prog_misses(const struct bpf_object *obj)
 {
 	struct bpf_program *p;
 	uint64_t n = 0;
 
 	if (!obj)
 		return 0;
-	bpf_object__for_each_program(p, obj) {
-		struct bpf_prog_info info = {};
-		__u32 len = sizeof(info);
-		int fd = bpf_program__fd(p);
-
-		if (p != except && fd >= 0 && !bpf_obj_get_info_by_fd(fd, &info, &len))
-			n += info.recursion_misses;
-	}
+	bpf_object__for_each_program(p, obj)
+		n += prog_misses_one(p);
 	return n;
 }
