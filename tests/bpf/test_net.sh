@@ -89,6 +89,10 @@ elif what == "conns":
     # the target), every one in CLOSE or TIME_WAIT (/proc/net/tcp) before the program exited
     for f in ("accepted", "connected", "closed"):
         equal(f, tcp.get(f), rep[f])
+    # exit 3: only closes short, nothing counted lost (README, Known limits: "TCP closes")
+    if bad and len(bad) == 1 and bad[0].startswith("closed:") and tcp.get("closed", 0) < rep["closed"]:
+        print("\n".join(bad + info))
+        sys.exit(3)
     # closes the kernel ran no program for, found when the socket's memory was used again
     # (bpf/net.bpf.c, new_life): counted in closed, so closed stays exact; shown to explain
     # a bytes mismatch in the same run
@@ -197,7 +201,24 @@ if traced acceptq "$WL" acceptq "$tmp/acceptq-rep.json" $ACCEPTQ_DELAY_MS; then
 	o=$tmp/acceptq.json r=$tmp/acceptq-rep.json
 	check "acceptq: accept_queue mean within 10% of the program's connect-to-accept times" compare acceptq "$o" "$r"
 	check "acceptq: connect_lat positive, below 1 ms, within the program's connect() calls" compare connect "$o" "$r"
-	check "acceptq: accepted, connected, closed exact" compare conns "$o" "$r"
+	# A close the kernel ran no program for, on a socket whose memory was not used again
+	# before the run ended, is not counted (README, Known limits; on 2026-12-03 closed 9 of 10
+	# with nothing counted lost in 1 of 7 runs of make check, and in a CI run before; 0 in 40
+	# runs of this scenario alone): then the scenario runs once more, and that run must be
+	# exact. A fault that loses closes fails both.
+	compare conns "$o" "$r" >"$tmp/acceptq.conns" 2>&1
+	case $? in
+	0) ok "acceptq: accepted, connected, closed exact" ;;
+	3)
+		sed 's/^/# first run: /' "$tmp/acceptq.conns"
+		if traced acceptq2 "$WL" acceptq "$tmp/acceptq2-rep.json" $ACCEPTQ_DELAY_MS; then
+			check "acceptq: accepted, connected, closed exact (run again: the first missed a close unseen)" \
+				compare conns "$tmp/acceptq2.json" "$tmp/acceptq2-rep.json"
+		fi ;;
+	*)
+		not_ok "acceptq: accepted, connected, closed exact"
+		sed 's/^/# /' "$tmp/acceptq.conns" ;;
+	esac
 fi
 
 # 4. resets: SO_LINGER {1, 0} closes and connects to a port nobody listens on
