@@ -67,11 +67,10 @@ static __always_inline int ctx_level(void)
 
 /*
  * A socket's life begins (a connect; a passive connection's socket made, before the kernel
- * queues it for accept()) at the address of a
- * struct sock whose entry is still open: that earlier socket ended without its change to CLOSE
- * reaching iogap_tcp_state or its twin. Seen only under load, about 1 close in 2,000 with
- * another process making 8,000 connections a second, and there no program ran at all for the
- * change and the kernel counted no miss (the tracefs event showed it, unconditional counters in
+ * queues it for accept()) at the address of a struct sock whose entry is still open: that earlier socket ended without its change to CLOSE
+ * reaching iogap_tcp_state or its twin. Seen about 1 close in 2,000 with another process
+ * making 8,000 connections a second, and now and then without it; there no program ran at all
+ * for the change and the kernel counted no miss (the tracefs event showed it, unconditional counters in
  * both programs did not). Its close is counted here, as unseen: its bytes and duration are
  * gone with it, and a socket whose memory is not used again within the run stays uncounted.
  */
@@ -98,7 +97,7 @@ static __always_inline void tcp_state(const struct sock *sk, const int oldstate,
 		return;
 	if (newstate == TCP_SYN_SENT) {
 		/* connect(): in the connecting task. A socket's life starts here or at
-		 * SYN_RECV -> ESTABLISHED: whatever entry its address has is an earlier socket's */
+		 * LISTEN -> SYN_RECV: whatever entry its address has is an earlier socket's */
 		new_life(key);
 		slot = target_slot();
 		if (slot < 0)

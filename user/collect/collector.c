@@ -740,16 +740,13 @@ int collector_open(struct collector *c, const struct collector_opts *o)
 	}
 	fill_op_table(c->skel->rodata->op_of_nr);
 	kernel_features(&fast, &kasan);
-	{
-
-		bpf_program__set_autoload(c->skel->progs.iogap_sys_enter, fast);
-		bpf_program__set_autoload(c->skel->progs.iogap_sys_exit, fast);
-		bpf_program__set_autoload(c->skel->progs.iogap_sys_enter_core, !fast);
-		bpf_program__set_autoload(c->skel->progs.iogap_sys_exit_core, !fast);
-		if (verbose)
-			fprintf(stderr, "iogap: syscall programs read fds with %s\n",
-				fast ? "plain loads (bpf_rdonly_cast)" : "CO-RE probe reads");
-	}
+	bpf_program__set_autoload(c->skel->progs.iogap_sys_enter, fast);
+	bpf_program__set_autoload(c->skel->progs.iogap_sys_exit, fast);
+	bpf_program__set_autoload(c->skel->progs.iogap_sys_enter_core, !fast);
+	bpf_program__set_autoload(c->skel->progs.iogap_sys_exit_core, !fast);
+	if (verbose)
+		fprintf(stderr, "iogap: syscall programs read fds with %s\n",
+			fast ? "plain loads (bpf_rdonly_cast)" : "CO-RE probe reads");
 	c->skel->rodata->have_cgroup_targets = have_cg;
 	c->skel->rodata->watch_cgroups = c->watch;
 	c->skel->rodata->exclude_tgid = getpid();
