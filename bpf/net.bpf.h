@@ -6,16 +6,6 @@
 
 #include "net.h"
 
-struct sock_info {
-	__u64 start_ns;           /* SYN_SENT (active) or ESTABLISHED (passive) */
-	__u64 est_ns;
-	__u32 slot;
-	__u16 active;
-	__u16 closed;             /* kept after CLOSE: a reset is often sent just after it */
-	__u8 req_open;            /* a request read on it is not answered yet (thread_state.req_open) */
-	__u8 pad[7];
-};
-
 /* Sockets of targets, by struct sock address: connects and accepted connections. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -45,6 +35,33 @@ struct {
 	__type(key, struct net_hist_key);
 	__type(value, __u64);
 } net_hist SEC(".maps");
+
+/*
+ * Marks si closed; true for the one caller that did. Three ways close a socket's entry, on any
+ * CPU at once: its change to CLOSE, its memory beginning a new socket (new_life) and the
+ * end-of-run sweep; each counts the close only when it is the one that marked it.
+ */
+static __always_inline bool sock_claim_close(struct sock_info *si)
+{
+	for (int i = 0; i < 4; i++) {
+		__u64 old = si->word;
+		struct sock_info w;
+
+		w.word = old;
+		if (w.closed)
+			return false;
+		w.closed = 1;
+		if (__sync_val_compare_and_swap(&si->word, old, w.word) == old)
+			return true;
+	}
+	return false;
+}
+
+/* The network namespace of sk, by the inode number /proc/PID/ns/net has. */
+static __always_inline __u32 sock_netns(const struct sock *sk)
+{
+	return BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
+}
 
 static __always_inline struct tcp_stats *tcp_stats_of(__u32 slot)
 {

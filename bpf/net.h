@@ -19,7 +19,26 @@ struct tcp_stats {
 	__u64 closed;
 	__u64 bytes_in;
 	__u64 bytes_out;
-	__u64 closes_unseen;      /* of closed: found open when their socket's memory began anew */
+	__u64 closes_unseen;      /* of closed: no program ran for the change to CLOSE; found when the
+				   * socket's memory began anew, or by the end-of-run sweep */
+};
+
+/* A target's TCP socket (sock_slots, net.bpf.h) */
+struct sock_info {
+	__u64 start_ns;           /* SYN_SENT (active) or ESTABLISHED (passive) */
+	__u64 est_ns;
+	union {
+		struct {
+			__u32 slot;
+			__u16 active;
+			__u16 closed;     /* kept after CLOSE: a reset is often sent just after it */
+		};
+		__u64 word;       /* the three, for sock_claim_close's compare-and-swap */
+	};
+	__u8 req_open;            /* a request read on it is not answered yet (thread_state.req_open) */
+	__u8 pad;
+	__u16 alive_pass;         /* the end-of-run sweep's pass that found it hashed (net.bpf.c) */
+	__u32 netns;              /* its network namespace's inode number */
 };
 
 /* Per CPU: the changes nested in iogap_tcp_state (net.bpf.c) */

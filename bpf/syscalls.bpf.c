@@ -615,6 +615,7 @@ static __always_inline void tcp_accepted(struct task_struct *task, __u32 slot, l
 	}
 	/* reset before it was accepted: its change to CLOSE came when it was nobody's */
 	sk = (const struct sock *)fi.sk;
+	si.netns = sock_netns(sk);
 	if (BPF_CORE_READ(sk, __sk_common.skc_state) == TCP_CLOSE) {
 		tcp_count_close(sk, st, slot, si.est_ns, now);
 		si.closed = 1;

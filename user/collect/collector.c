@@ -1,5 +1,6 @@
 #define _GNU_SOURCE
 #include <dirent.h>
+#include <inttypes.h>
 #include <sched.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -153,14 +154,19 @@ bool collector_env_flag(const char *name)
  * bpf_rdonly_cast kfunc (Linux 6.2+: the syscall programs read the fd's file, inode and socket
  * with plain loads, else with CO-RE probe reads, the *_core programs; IOGAP_CORE_READS=1 takes
  * the latter anyway, tests run both); *kasan, whether it is built with KASAN (whose task
- * stacks are twice the size: net.bpf.c's ctx_level). Both false without BTF. */
-static void kernel_features(bool *rdonly_cast, bool *kasan)
+ * stacks are twice the size: net.bpf.c's ctx_level); *tcp_iter, whether it has the TCP
+ * iterator, bpf_for_each_map_elem and test runs of raw tracepoint programs (Linux 5.13+:
+ * net.bpf.c's end-of-run sweep). All false without BTF. */
+static void kernel_features(bool *rdonly_cast, bool *kasan, bool *tcp_iter)
 {
 	struct btf *btf = btf__load_vmlinux_btf();
 
-	*rdonly_cast = *kasan = false;
+	*rdonly_cast = *kasan = *tcp_iter = false;
 	if (!btf)
 		return;
+	*tcp_iter = btf__find_by_name_kind(btf, "bpf_iter_tcp", BTF_KIND_FUNC) > 0 &&
+		    btf__find_by_name_kind(btf, "bpf_for_each_map_elem", BTF_KIND_FUNC) > 0 &&
+		    btf__find_by_name_kind(btf, "bpf_prog_test_run_raw_tp", BTF_KIND_FUNC) > 0;
 	*rdonly_cast = !collector_env_flag("IOGAP_CORE_READS") &&
 		       btf__find_by_name_kind(btf, "bpf_rdonly_cast", BTF_KIND_FUNC) > 0;
 	*kasan = btf__find_by_name_kind(btf, "kasan_report", BTF_KIND_FUNC) > 0;
@@ -660,7 +666,7 @@ int collector_open(struct collector *c, const struct collector_opts *o)
 {
 	int ntargets = o->npids + o->ncgroups + (o->cmd_argv ? 1 : 0) + o->ncontainers, err, rc = 1;
 	bool have_cg = o->ncgroups > 0 || o->cmd_argv || o->ncontainers || o->all_containers || o->host;
-	bool fast, kasan;
+	bool fast, kasan, tcp_iter;
 
 	memset(c, 0, sizeof(*c));
 	verbose = o->verbose;
@@ -739,7 +745,7 @@ int collector_open(struct collector *c, const struct collector_opts *o)
 		goto fail;
 	}
 	fill_op_table(c->skel->rodata->op_of_nr);
-	kernel_features(&fast, &kasan);
+	kernel_features(&fast, &kasan, &tcp_iter);
 	bpf_program__set_autoload(c->skel->progs.iogap_sys_enter, fast);
 	bpf_program__set_autoload(c->skel->progs.iogap_sys_exit, fast);
 	bpf_program__set_autoload(c->skel->progs.iogap_sys_enter_core, !fast);
@@ -796,7 +802,7 @@ int collector_open(struct collector *c, const struct collector_opts *o)
 	if (!c->bud.skel)
 		c->skel->links.iogap_files_switch = bpf_program__attach(c->skel->progs.iogap_files_switch);
 	c->skel->bss->defer_files = c->bud.skel || c->skel->links.iogap_files_switch;
-	err = module_on(o, COLLECT_NET) ? net_probes_open(&c->net, c->skel, o->btf_path, kasan) : 0;
+	err = module_on(o, COLLECT_NET) ? net_probes_open(&c->net, c->skel, o->btf_path, kasan, tcp_iter) : 0;
 	if (err)
 		fprintf(stderr, "iogap: TCP connections will not be measured: cannot load the network "
 			"module: %s\n", strerror(-err));
@@ -941,7 +947,16 @@ int collector_snapshot(struct collector *c)
 int collector_final_snapshot(struct collector *c)
 {
 	uint64_t since = collector_now_ns();   /* bpf_ktime_get_ns's clock */
-	int err = collector_snapshot(c);
+	int err;
+
+	if (c->skel && (err = net_probes_end_open(&c->net, c->skel, &c->model)))
+		fprintf(stderr, "iogap: the sweep for TCP closes no program saw failed (%s): such closes "
+			"are not counted\n", strerror(-err));
+	if (c->net.unswept)
+		fprintf(stderr, "iogap: %" PRIu64 " connection%s still open in a network namespace no process "
+			"is in any more: if one closed and the kernel ran no program for it, it is not "
+			"counted\n", c->net.unswept, c->net.unswept == 1 ? "" : "s");
+	err = collector_snapshot(c);
 
 	sqlite_probes_end_open(&c->sq, &c->model, since);
 	return err;

@@ -1,11 +1,19 @@
+#define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
 #include <sys/types.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include "collect/collector.h"
 #include "collect/filter.h"
 #include "collect/net_probes.h"
 #include "collect/percpu.h"
@@ -32,7 +40,8 @@ struct http_conn {
 	} pending[CONN_PENDING];
 };
 
-int net_probes_open(struct net_probes *p, struct syscalls_bpf *sys, const char *btf_path, bool kasan)
+int net_probes_open(struct net_probes *p, struct syscalls_bpf *sys, const char *btf_path, bool kasan,
+		    bool tcp_iter)
 {
 	struct net_bpf *s;
 	int err;
@@ -48,6 +57,13 @@ int net_probes_open(struct net_probes *p, struct syscalls_bpf *sys, const char *
 	FILTER_COPY_RODATA(s, sys);
 	s->rodata->task_stack_bytes = kasan ? 32768 : 16384;   /* x86_64's THREAD_SIZE */
 	bpf_program__set_autoattach(s->progs.iogap_tcp_state_nested, false);
+	/* the sweep's programs: run only at the end (net_probes_end_open) */
+	bpf_program__set_autoattach(s->progs.iogap_tcp_alive, false);
+	bpf_program__set_autoattach(s->progs.iogap_tcp_sweep, false);
+	bpf_program__set_autoload(s->progs.iogap_tcp_alive, tcp_iter);
+	bpf_program__set_autoload(s->progs.iogap_tcp_sweep, tcp_iter);
+	p->tcp_iter = tcp_iter;
+	s->rodata->test_unseen_closes = collector_env_flag("IOGAP_TEST_UNSEEN_CLOSES");
 	if ((err = bpf_map__reuse_fd(s->maps.cgroup_slots, bpf_map__fd(sys->maps.cgroup_slots))) ||
 	    (err = bpf_map__reuse_fd(s->maps.tgid_slots, bpf_map__fd(sys->maps.tgid_slots))) ||
 	    (err = bpf_map__reuse_fd(s->maps.counters, bpf_map__fd(sys->maps.counters))) ||
@@ -253,6 +269,173 @@ void net_probes_snapshot(struct syscalls_bpf *sys, struct model *m)
 		else if (k.which == NH_DURATION)
 			n->duration.b[k.bucket] = c;
 	}
+}
+
+/* The inode number of the network namespace of pid (0: iogap's own), 0 if unknown. */
+static uint32_t netns_of(pid_t pid)
+{
+	char path[64];
+	struct stat st;
+
+	if (pid)
+		snprintf(path, sizeof(path), "/proc/%d/ns/net", pid);
+	else
+		snprintf(path, sizeof(path), "/proc/self/ns/net");
+	return stat(path, &st) ? 0 : (uint32_t)st.st_ino;
+}
+
+/* An fd of network namespace ns, from iogap itself, a target's process or any other; -1 when
+ * no process is in it (it is gone, or only a socket or a mount holds it). */
+static int netns_open(const struct model *m, uint32_t ns)
+{
+	char path[64];
+	pid_t found = -1;
+
+	if (netns_of(0) == ns)
+		found = 0;
+	for (size_t i = 0; found < 0 && i < m->ntargets; i++)
+		for (size_t j = 0; found < 0 && j < m->targets[i].npids; j++)
+			if (netns_of(m->targets[i].pids[j]) == ns)
+				found = m->targets[i].pids[j];
+	if (found < 0) {
+		DIR *d = opendir("/proc");
+		struct dirent *e;
+
+		while (d && found < 0 && (e = readdir(d))) {
+			pid_t pid = (pid_t)atoi(e->d_name);
+
+			if (pid > 0 && netns_of(pid) == ns)
+				found = pid;
+		}
+		if (d)
+			closedir(d);
+	}
+	if (found < 0)
+		return -1;
+	if (found)
+		snprintf(path, sizeof(path), "/proc/%d/ns/net", found);
+	else
+		snprintf(path, sizeof(path), "/proc/self/ns/net");
+	return open(path, O_RDONLY | O_CLOEXEC);
+}
+
+/* Runs the iterator of link to its end; in network namespace nsfd (-1: the caller's), from a
+ * thread of its own that enters it, as a TCP iterator walks the namespace it is created in. */
+struct iter_run {
+	int link_fd;
+	int nsfd;
+	int err;
+};
+
+static void *iter_run_thread(void *arg)
+{
+	struct iter_run *r = arg;
+	char buf[4096];
+	ssize_t n;
+	int fd;
+
+	if (r->nsfd >= 0 && setns(r->nsfd, CLONE_NEWNET)) {
+		r->err = -errno;
+		return NULL;
+	}
+	fd = bpf_iter_create(r->link_fd);
+	if (fd < 0) {
+		r->err = fd;
+		return NULL;
+	}
+	/* the programs print nothing; EAGAIN: a million objects read, go on */
+	while ((n = read(fd, buf, sizeof(buf))) != 0)
+		if (n < 0 && errno != EAGAIN && errno != EINTR) {
+			r->err = -errno;
+			break;
+		}
+	close(fd);
+	return NULL;
+}
+
+static int iter_run(struct bpf_link *link, int nsfd)
+{
+	struct iter_run r = { .link_fd = bpf_link__fd(link), .nsfd = nsfd };
+	pthread_t th;
+	int err;
+
+	if (nsfd < 0) {
+		iter_run_thread(&r);
+		return r.err;
+	}
+	if ((err = pthread_create(&th, NULL, iter_run_thread, &r)))
+		return -err;
+	pthread_join(th, NULL);
+	return r.err;
+}
+
+#define SWEEP_NETNS 64
+
+int net_probes_end_open(struct net_probes *p, struct syscalls_bpf *sys, const struct model *m)
+{
+	int map_fd = bpf_map__fd(sys->maps.sock_slots), err = 0;
+	uint32_t ns[SWEEP_NETNS], nent[SWEEP_NETNS], own = netns_of(0);
+	size_t nns = 0;
+	__u64 key, next, *prev = NULL;
+	struct sock_info si;
+	struct timespec now;
+	struct bpf_link *alive;
+	__u64 arg = 0;
+	DECLARE_LIBBPF_OPTS(bpf_test_run_opts, run, .ctx_in = &arg, .ctx_size_in = sizeof(arg));
+
+	if (!p->skel || !p->tcp_iter)
+		return 0;
+	clock_gettime(CLOCK_MONOTONIC, &now);    /* bpf_ktime_get_ns's clock */
+	p->skel->bss->sweep_t0 = now.tv_sec * 1000000000ULL + now.tv_nsec;
+	/* the namespaces of the entries still open */
+	while (!bpf_map_get_next_key(map_fd, prev, &next)) {
+		size_t i;
+
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(map_fd, &key, &si) || si.closed || !si.est_ns ||
+		    si.est_ns >= p->skel->bss->sweep_t0)
+			continue;
+		for (i = 0; i < nns && ns[i] != si.netns; i++)
+			;
+		if (i == nns && nns < SWEEP_NETNS) {
+			ns[nns] = si.netns;
+			nent[nns++] = 0;
+		}
+		if (i < nns)
+			nent[i]++;
+		else
+			p->unswept++;        /* past SWEEP_NETNS namespaces */
+	}
+	if (!nns)
+		return 0;
+	alive = bpf_program__attach_iter(p->skel->progs.iogap_tcp_alive, NULL);
+	if (!alive)
+		return -errno;
+	for (size_t i = 0; i < nns; i++) {
+		int nsfd = ns[i] == own ? -1 : netns_open(m, ns[i]);
+
+		if (ns[i] != own && nsfd < 0) {
+			p->unswept += nent[i];        /* no way in: its entries stay open */
+			continue;
+		}
+		if (!++p->sweep_pass)
+			p->sweep_pass = 1;
+		p->skel->bss->sweep_pass = p->sweep_pass;
+		p->skel->bss->sweep_netns = ns[i];
+		err = iter_run(alive, nsfd);
+		if (nsfd >= 0)
+			close(nsfd);
+		if (err)
+			break;
+		/* a socket moved to time-wait leaves the hash just before its change to CLOSE
+		 * (tcp_time_wait): give such a change under way the time to reach the programs */
+		usleep(20000);
+		if ((err = bpf_prog_test_run_opts(bpf_program__fd(p->skel->progs.iogap_tcp_sweep), &run)))
+			break;
+	}
+	bpf_link__destroy(alive);
+	return err;
 }
 
 /* The changes iogap_tcp_state_nested handled (for iogap_tcp_state, skipped). */
