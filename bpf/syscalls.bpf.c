@@ -128,12 +128,26 @@ struct {
 	__type(value, struct io_stats);
 } io_stats SEC(".maps");
 
+/*
+ * Per (slot, CPU): the slot's syscall counts on that CPU, at slot * nr_cpus + cpu. A plain
+ * array, not a per-CPU one: the verifier inlines its lookup as arithmetic on the map's address,
+ * where a per-CPU array's loads the element's pointer from the map first, a line of its own
+ * that every syscall paid for. user space sets max_entries and nr_cpus (possible CPUs).
+ */
 struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, IOGAP_MAX_SLOTS);
 	__type(key, __u32);
 	__type(value, struct sys_counts_slot);
 } sys_counts SEC(".maps");
+const volatile __u32 nr_cpus = 1;
+
+static __always_inline struct sys_counts_slot *sys_counts_of(__u32 slot)
+{
+	__u32 idx = slot * nr_cpus + bpf_get_smp_processor_id();
+
+	return bpf_map_lookup_elem(&sys_counts, &idx);
+}
 
 struct fd_info {
 	__u64 sk;
@@ -238,7 +252,7 @@ static __always_inline int sys_enter(struct pt_regs *regs, long id, const bool f
 	struct thread_state *ts;
 	struct sys_counts_slot *sc;
 	struct fd_info fi;
-	__u32 idx, op, flags;
+	__u32 op, flags;
 	__u64 cgrp = 0;
 	__u32 epoch;
 	int slot;
@@ -290,8 +304,7 @@ static __always_inline int sys_enter(struct pt_regs *regs, long id, const bool f
 		ts->slot_epoch = epoch;
 		ts->slot_known = 1;   /* slot is the target's (the SQLite probes take it from here) */
 	}
-	idx = slot;
-	sc = bpf_map_lookup_elem(&sys_counts, &idx);
+	sc = sys_counts_of(slot);
 	if (sc)
 		sc->nr[id & (IOGAP_NR_SYSCALLS - 1)].count++;
 
@@ -629,7 +642,7 @@ static __always_inline int sys_exit(struct pt_regs *regs, long ret, const bool f
 	struct io_stats *st;
 	struct fd_info fi;
 	__u64 now, lat, bytes = 0, ino;
-	__u32 idx, b, dev, gen, flags, op, k, i;
+	__u32 b, dev, gen, flags, op, k, i;
 	__u8 kind;
 	long nr;
 	__u32 slot;
@@ -653,8 +666,7 @@ static __always_inline int sys_exit(struct pt_regs *regs, long ret, const bool f
 	if (ret < 0 && nr >= 0 && nr < IOGAP_NR_SYSCALLS) {
 		struct sys_counts_slot *sc;
 
-		idx = slot;
-		sc = bpf_map_lookup_elem(&sys_counts, &idx);
+		sc = sys_counts_of(slot);
 		if (sc)
 			sc->nr[nr & (IOGAP_NR_SYSCALLS - 1)].errors++;
 	}

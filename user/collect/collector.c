@@ -763,6 +763,8 @@ int collector_open(struct collector *c, const struct collector_opts *o)
 	ntargets = c->watch ? IOGAP_MAX_SLOTS : (int)c->model.ntargets;
 	c->skel->rodata->io_max = ntargets * IO_KEYS_PER_TARGET + 64;
 	bpf_map__set_max_entries(c->skel->maps.io_stats, c->skel->rodata->io_max);
+	c->skel->rodata->nr_cpus = c->ncpus;
+	bpf_map__set_max_entries(c->skel->maps.sys_counts, IOGAP_MAX_SLOTS * c->ncpus);
 	bpf_program__set_autoattach(c->skel->progs.iogap_files_switch, false);   /* see below */
 	err = syscalls_bpf__load(c->skel);
 	if (err) {
@@ -877,7 +879,16 @@ static void snapshot_syscalls(struct collector *c)
 	for (__u32 s = 0; s < c->model.ntargets && s < IOGAP_MAX_SLOTS; s++) {
 		struct target *t = &c->model.targets[s];
 
-		if (bpf_map_lookup_elem(fd, &s, c->buf))
+		__u32 cpu;
+
+		/* slot s's entries, one per CPU (syscalls.bpf.c), as a per-CPU map's value reads */
+		for (cpu = 0; cpu < (__u32)c->ncpus; cpu++) {
+			__u32 k = s * c->ncpus + cpu;
+
+			if (bpf_map_lookup_elem(fd, &k, (char *)c->buf + cpu * sizeof(*sum)))
+				break;
+		}
+		if (cpu < (__u32)c->ncpus)
 			continue;
 		percpu_sum(c->buf, c->ncpus, sizeof(*sum), (uint64_t *)sum, sizeof(*sum) / 8, SIZE_MAX);
 		t->syscalls = 0;
