@@ -74,15 +74,24 @@ static __always_inline int ctx_level(void)
  * both programs did not). Its close is counted here, as unseen: its bytes and duration are
  * gone with it, and a socket whose memory is not used again within the run stays uncounted.
  */
-static __always_inline void new_life(__u64 key)
+/* si's connection closed with no program run for its change to CLOSE: counted as closed,
+ * unseen (its bytes and duration are gone), by whichever finds it first */
+static __always_inline void count_unseen_close(struct sock_info *si)
 {
-	struct sock_info *si = bpf_map_lookup_elem(&sock_slots, &key);
 	struct tcp_stats *st;
 
-	if (si && si->est_ns && sock_claim_close(si) && (st = tcp_stats_of(si->slot))) {
+	if (si->est_ns && sock_claim_close(si) && (st = tcp_stats_of(si->slot))) {
 		__sync_fetch_and_add(&st->closed, 1);
 		__sync_fetch_and_add(&st->closes_unseen, 1);
 	}
+}
+
+static __always_inline void new_life(__u64 key)
+{
+	struct sock_info *si = bpf_map_lookup_elem(&sock_slots, &key);
+
+	if (si)
+		count_unseen_close(si);
 	bpf_map_delete_elem(&sock_slots, &key);
 }
 
@@ -217,15 +226,8 @@ int iogap_tcp_alive(struct bpf_iter__tcp *ctx)
 
 static long sweep_one(struct bpf_map *map, __u64 *key, struct sock_info *si, void *ctx)
 {
-	struct tcp_stats *st;
-
-	if (si->closed || !si->est_ns || si->est_ns >= sweep_t0 || si->netns != sweep_netns ||
-	    si->alive_pass == sweep_pass)
-		return 0;
-	if (sock_claim_close(si) && (st = tcp_stats_of(si->slot))) {
-		__sync_fetch_and_add(&st->closed, 1);
-		__sync_fetch_and_add(&st->closes_unseen, 1);
-	}
+	if (si->est_ns < sweep_t0 && si->netns == sweep_netns && si->alive_pass != sweep_pass)
+		count_unseen_close(si);
 	return 0;
 }
 

@@ -878,7 +878,6 @@ static void snapshot_syscalls(struct collector *c)
 
 	for (__u32 s = 0; s < c->model.ntargets && s < IOGAP_MAX_SLOTS; s++) {
 		struct target *t = &c->model.targets[s];
-
 		__u32 cpu;
 
 		/* slot s's entries, one per CPU (syscalls.bpf.c), as a per-CPU map's value reads */

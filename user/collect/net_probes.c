@@ -9,7 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -271,28 +270,32 @@ void net_probes_snapshot(struct syscalls_bpf *sys, struct model *m)
 	}
 }
 
+/* /proc/PID/ns/net of pid (0: iogap's own) */
+static const char *netns_path(pid_t pid, char path[static 64])
+{
+	if (pid)
+		snprintf(path, 64, "/proc/%d/ns/net", pid);
+	else
+		snprintf(path, 64, "/proc/self/ns/net");
+	return path;
+}
+
 /* The inode number of the network namespace of pid (0: iogap's own), 0 if unknown. */
 static uint32_t netns_of(pid_t pid)
 {
 	char path[64];
 	struct stat st;
 
-	if (pid)
-		snprintf(path, sizeof(path), "/proc/%d/ns/net", pid);
-	else
-		snprintf(path, sizeof(path), "/proc/self/ns/net");
-	return stat(path, &st) ? 0 : (uint32_t)st.st_ino;
+	return stat(netns_path(pid, path), &st) ? 0 : (uint32_t)st.st_ino;
 }
 
-/* An fd of network namespace ns, from iogap itself, a target's process or any other; -1 when
- * no process is in it (it is gone, or only a socket or a mount holds it). */
+/* An fd of network namespace ns (not iogap's own), from a target's process or any other; -1
+ * when no process is in it (it is gone, or only a socket or a mount holds it). */
 static int netns_open(const struct model *m, uint32_t ns)
 {
 	char path[64];
 	pid_t found = -1;
 
-	if (netns_of(0) == ns)
-		found = 0;
 	for (size_t i = 0; found < 0 && i < m->ntargets; i++)
 		for (size_t j = 0; found < 0 && j < m->targets[i].npids; j++)
 			if (netns_of(m->targets[i].pids[j]) == ns)
@@ -310,13 +313,7 @@ static int netns_open(const struct model *m, uint32_t ns)
 		if (d)
 			closedir(d);
 	}
-	if (found < 0)
-		return -1;
-	if (found)
-		snprintf(path, sizeof(path), "/proc/%d/ns/net", found);
-	else
-		snprintf(path, sizeof(path), "/proc/self/ns/net");
-	return open(path, O_RDONLY | O_CLOEXEC);
+	return found < 0 ? -1 : open(netns_path(found, path), O_RDONLY | O_CLOEXEC);
 }
 
 /* Runs the iterator of link to its end; in network namespace nsfd (-1: the caller's), from a
@@ -378,23 +375,21 @@ int net_probes_end_open(struct net_probes *p, struct syscalls_bpf *sys, const st
 	size_t nns = 0;
 	__u64 key, next, *prev = NULL;
 	struct sock_info si;
-	struct timespec now;
+	uint64_t t0 = collector_now_ns();   /* bpf_ktime_get_ns's clock */
 	struct bpf_link *alive;
 	__u64 arg = 0;
 	DECLARE_LIBBPF_OPTS(bpf_test_run_opts, run, .ctx_in = &arg, .ctx_size_in = sizeof(arg));
 
 	if (!p->skel || !p->tcp_iter)
 		return 0;
-	clock_gettime(CLOCK_MONOTONIC, &now);    /* bpf_ktime_get_ns's clock */
-	p->skel->bss->sweep_t0 = now.tv_sec * 1000000000ULL + now.tv_nsec;
+	p->skel->bss->sweep_t0 = t0;
 	/* the namespaces of the entries still open */
 	while (!bpf_map_get_next_key(map_fd, prev, &next)) {
 		size_t i;
 
 		key = next;
 		prev = &key;
-		if (bpf_map_lookup_elem(map_fd, &key, &si) || si.closed || !si.est_ns ||
-		    si.est_ns >= p->skel->bss->sweep_t0)
+		if (bpf_map_lookup_elem(map_fd, &key, &si) || si.closed || !si.est_ns || si.est_ns >= t0)
 			continue;
 		for (i = 0; i < nns && ns[i] != si.netns; i++)
 			;

@@ -16,15 +16,15 @@ struct net_probes {
 	struct http_conn **buckets;   /* connections with requests awaiting their response */
 	size_t nconns;
 	uint64_t misses;              /* the most net_probes_misses has said (it never goes down) */
-	bool tcp_iter;                /* the kernel has the sweep's iterators */
+	bool tcp_iter;                /* the kernel has what the end-of-run sweep needs */
 	uint16_t sweep_pass;
 	uint64_t unswept;             /* connections left open by the sweep, in a namespace it did
 				       * not enter (no process is in it any more) */
 };
 
 /* Opens, loads and attaches the module, sharing the syscall module's maps; kasan: the kernel
- * is built with KASAN (its task stacks are 32 KiB, not 16); tcp_iter: it has the TCP and map
- * element iterators (else net_probes_end_open does nothing). */
+ * is built with KASAN (its task stacks are 32 KiB, not 16); tcp_iter: it has the TCP iterator,
+ * bpf_for_each_map_elem and raw_tp test runs (else net_probes_end_open does nothing). */
 int net_probes_open(struct net_probes *p, struct syscalls_bpf *sys, const char *btf_path, bool kasan,
 		    bool tcp_iter);
 /* An EV_HTTP event: a request line read (or written), or a status line written (or read). */
