@@ -40,6 +40,7 @@ void options_usage(FILE *out)
 		"                         recording, mode 0600)\n"
 		"      --html OUT.html    report: one self-contained HTML page with the charts\n"
 		"      --prometheus ADDR:PORT  top: serve the live figures at http://ADDR:PORT/metrics\n"
+		"                         (port 0: the kernel picks a free one, iogap prints it)\n"
 		"      --top-files N      files listed per target (default 10)\n"
 		"      --modules LIST     the modules to load, comma-separated, of file, sqlite, net,\n"
 		"                         budget (default all; file, the syscall module, is always on)\n"

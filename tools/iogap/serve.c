@@ -43,6 +43,17 @@ int serve_open(const char *addr)
 		if (fd >= 0)
 			close(fd);
 		fd = -1;
+	} else {
+		/* the port the kernel chose, when :0 asked it to pick a free one */
+		struct sockaddr_storage sa;
+		socklen_t len = sizeof(sa);
+		char h[INET6_ADDRSTRLEN], port[16];
+
+		if (!getsockname(fd, (struct sockaddr *)&sa, &len) &&
+		    !getnameinfo((struct sockaddr *)&sa, len, h, sizeof(h), port, sizeof(port),
+				 NI_NUMERICHOST | NI_NUMERICSERV))
+			fprintf(stderr, "iogap: serving metrics at http://%s%s%s:%s/metrics\n",
+				sa.ss_family == AF_INET6 ? "[" : "", h, sa.ss_family == AF_INET6 ? "]" : "", port);
 	}
 	freeaddrinfo(ai);
 	return fd;
