@@ -538,6 +538,16 @@ fi
 expect 2 "iogap: record needs -o FILE (the recording to write)" record -p 1
 expect 2 "iogap: invalid --prometheus 'nocolon' (give ADDR:PORT, e.g. 127.0.0.1:9464)" top --prometheus nocolon -p 1
 expect 1 "iogap: cannot listen on 999.1.1.1:80: Name or service not known" top --prometheus 999.1.1.1:80 -p 1
+# a port another process listens on (ground truth: that process's own socket)
+$PY -c 'import socket, sys, time
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(1)
+print(s.getsockname()[1], flush=True); time.sleep(60)' >"$tmp/held.port" &
+holder=$!
+on_exit end_pid $holder
+wait_for_text "$tmp/held.port" '^[0-9]'
+held=$(cat "$tmp/held.port")
+expect 1 "iogap: cannot listen on 127.0.0.1:$held: Address already in use" top --prometheus 127.0.0.1:$held -p 1
+end_pid $holder
 expect 1 "iogap: cannot write /no/such/dir/out: No such file or directory" trace -o /no/such/dir/out -p 1
 expect 1 "iogap: cannot trace pid $dead: no such process" trace -p $dead -d 1
 expect 1 "iogap: cannot trace cgroup /no-such-cgroup-iogap: No such file or directory (give a directory below $cgmnt)" trace --cgroup /no-such-cgroup-iogap -d 1
