@@ -118,33 +118,42 @@ static const __u8 op_flags[IOP_MAX] = { IOGAP_OPS(IOGAP_OP_FLAGS) };
  */
 __u64 io_index[IO_INDEX_LEN] = {};    /* 64-bit: clang 14 emits 32-bit atomics only with -mcpu=v3 */
 __u64 io_next = 0;
-/* io_stats' entries, set by user space with its size */
+/* io_stats' entries (numbers from io_index), set by user space with its size */
 const volatile __u32 io_max = 1;
 
+/*
+ * The per-CPU figures, as plain arrays with an entry per (index, CPU) at index * nr_cpus + cpu,
+ * not per-CPU arrays: the verifier inlines a plain array's lookup as arithmetic on the map's
+ * address, where a per-CPU array's loads the element's pointer from the map first, a line of
+ * its own that every syscall paid for. user space sets max_entries and nr_cpus (possible CPUs),
+ * and reads an index's nr_cpus entries as a per-CPU map's value.
+ */
+const volatile __u32 nr_cpus = 1;
+
+/* Per io_index number and CPU: the timed syscalls' figures */
 struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 4096);
 	__type(key, __u32);
 	__type(value, struct io_stats);
 } io_stats SEC(".maps");
 
-/*
- * Per (slot, CPU): the slot's syscall counts on that CPU, at slot * nr_cpus + cpu. A plain
- * array, not a per-CPU one: the verifier inlines its lookup as arithmetic on the map's address,
- * where a per-CPU array's loads the element's pointer from the map first, a line of its own
- * that every syscall paid for. user space sets max_entries and nr_cpus (possible CPUs).
- */
+/* Per slot and CPU: the slot's syscall counts */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, IOGAP_MAX_SLOTS);
 	__type(key, __u32);
 	__type(value, struct sys_counts_slot);
 } sys_counts SEC(".maps");
-const volatile __u32 nr_cpus = 1;
+
+static __always_inline __u32 cpu_entry(__u32 index)
+{
+	return index * nr_cpus + bpf_get_smp_processor_id();
+}
 
 static __always_inline struct sys_counts_slot *sys_counts_of(__u32 slot)
 {
-	__u32 idx = slot * nr_cpus + bpf_get_smp_processor_id();
+	__u32 idx = cpu_entry(slot);
 
 	return bpf_map_lookup_elem(&sys_counts, &idx);
 }
@@ -722,6 +731,7 @@ static __always_inline int sys_exit(struct pt_regs *regs, long ret, const bool f
 		old = __sync_val_compare_and_swap(&io_index[k], 0, n);
 		i = old ? (__u32)old : (__u32)n;
 	}
+	i = cpu_entry(i);
 	st = bpf_map_lookup_elem(&io_stats, &i);
 	if (!st)
 		return 0;

@@ -762,7 +762,7 @@ int collector_open(struct collector *c, const struct collector_opts *o)
 	/* preallocated: an entry made in the kernel must never fail for want of memory */
 	ntargets = c->watch ? IOGAP_MAX_SLOTS : (int)c->model.ntargets;
 	c->skel->rodata->io_max = ntargets * IO_KEYS_PER_TARGET + 64;
-	bpf_map__set_max_entries(c->skel->maps.io_stats, c->skel->rodata->io_max);
+	bpf_map__set_max_entries(c->skel->maps.io_stats, c->skel->rodata->io_max * c->ncpus);
 	c->skel->rodata->nr_cpus = c->ncpus;
 	bpf_map__set_max_entries(c->skel->maps.sys_counts, IOGAP_MAX_SLOTS * c->ncpus);
 	bpf_program__set_autoattach(c->skel->progs.iogap_files_switch, false);   /* see below */
@@ -843,6 +843,19 @@ int collector_poll(struct collector *c, int timeout_ms)
 	return n < 0 ? n : m < 0 ? m : n + m;
 }
 
+/* Index i's entries in a map of syscalls.bpf.c with one per (index, CPU), into c->buf as a
+ * per-CPU map's value reads: 0, or -1 if one could not be read */
+static int read_cpu_entries(struct collector *c, int fd, __u32 i, size_t size)
+{
+	for (__u32 cpu = 0; cpu < (__u32)c->ncpus; cpu++) {
+		__u32 k = i * c->ncpus + cpu;
+
+		if (bpf_map_lookup_elem(fd, &k, (char *)c->buf + cpu * size))
+			return -1;
+	}
+	return 0;
+}
+
 static void snapshot_ops(struct collector *c)
 {
 	int fd = bpf_map__fd(c->skel->maps.io_stats);
@@ -854,7 +867,7 @@ static void snapshot_ops(struct collector *c)
 		struct target *t;
 		struct op_stats *o;
 
-		if (!i || bpf_map_lookup_elem(fd, &i, c->buf))
+		if (!i || read_cpu_entries(c, fd, i, sizeof(sum)))
 			continue;
 		percpu_sum(c->buf, c->ncpus, sizeof(struct io_stats), (uint64_t *)&sum,
 			   sizeof(sum) / 8, offsetof(struct io_stats, max_ns) / 8);
@@ -878,16 +891,8 @@ static void snapshot_syscalls(struct collector *c)
 
 	for (__u32 s = 0; s < c->model.ntargets && s < IOGAP_MAX_SLOTS; s++) {
 		struct target *t = &c->model.targets[s];
-		__u32 cpu;
 
-		/* slot s's entries, one per CPU (syscalls.bpf.c), as a per-CPU map's value reads */
-		for (cpu = 0; cpu < (__u32)c->ncpus; cpu++) {
-			__u32 k = s * c->ncpus + cpu;
-
-			if (bpf_map_lookup_elem(fd, &k, (char *)c->buf + cpu * sizeof(*sum)))
-				break;
-		}
-		if (cpu < (__u32)c->ncpus)
+		if (read_cpu_entries(c, fd, s, sizeof(*sum)))
 			continue;
 		percpu_sum(c->buf, c->ncpus, sizeof(*sum), (uint64_t *)sum, sizeof(*sum) / 8, SIZE_MAX);
 		t->syscalls = 0;
