@@ -698,11 +698,12 @@ int collector_open(struct collector *c, const struct collector_opts *o)
 	c->buf = calloc(c->ncpus, sizeof(struct io_stats) > sizeof(struct sys_counts_slot) ?
 				  sizeof(struct io_stats) : sizeof(struct sys_counts_slot));
 	c->sys_sum = malloc(sizeof(*c->sys_sum));
+	c->batch_keys = calloc(c->ncpus > 0 ? c->ncpus : 1, sizeof(*c->batch_keys));
 	if (files_init(&c->files, c->ncpus)) {
 		free(c->buf);
 		c->buf = NULL;
 	}
-	if (c->ncpus <= 0 || !c->cg_paths || !c->buf || !c->sys_sum)
+	if (c->ncpus <= 0 || !c->cg_paths || !c->buf || !c->sys_sum || !c->batch_keys)
 		goto fail;
 	if (have_cg) {
 		err = cgroup_mount(c->cg_mount, sizeof(c->cg_mount));
@@ -844,15 +845,16 @@ int collector_poll(struct collector *c, int timeout_ms)
 }
 
 /* Index i's entries in a map of syscalls.bpf.c with one per (index, CPU), into c->buf as a
- * per-CPU map's value reads: 0, or -1 if one could not be read */
-static int read_cpu_entries(struct collector *c, int fd, __u32 i, size_t size)
+ * per-CPU map's value reads: 0, or -1 if they could not be read. One batch lookup (it begins
+ * after the key it is given: none for key 0), as a per-CPU map's lookup reads every CPU's
+ * value in one syscall; arrays have batches since Linux 5.6, before task storage (5.11). */
+static int read_cpu_entries(struct collector *c, int fd, __u32 i)
 {
-	for (__u32 cpu = 0; cpu < (__u32)c->ncpus; cpu++) {
-		__u32 k = i * c->ncpus + cpu;
+	__u32 first = i * c->ncpus, before = first - 1, next, count = c->ncpus;
 
-		if (bpf_map_lookup_elem(fd, &k, (char *)c->buf + cpu * size))
-			return -1;
-	}
+	if (bpf_map_lookup_batch(fd, first ? &before : NULL, &next, c->batch_keys, c->buf, &count,
+				 NULL) || count != (__u32)c->ncpus || c->batch_keys[0] != first)
+		return -1;
 	return 0;
 }
 
@@ -867,7 +869,7 @@ static void snapshot_ops(struct collector *c)
 		struct target *t;
 		struct op_stats *o;
 
-		if (!i || read_cpu_entries(c, fd, i, sizeof(sum)))
+		if (!i || read_cpu_entries(c, fd, i))
 			continue;
 		percpu_sum(c->buf, c->ncpus, sizeof(struct io_stats), (uint64_t *)&sum,
 			   sizeof(sum) / 8, offsetof(struct io_stats, max_ns) / 8);
@@ -892,7 +894,7 @@ static void snapshot_syscalls(struct collector *c)
 	for (__u32 s = 0; s < c->model.ntargets && s < IOGAP_MAX_SLOTS; s++) {
 		struct target *t = &c->model.targets[s];
 
-		if (read_cpu_entries(c, fd, s, sizeof(*sum)))
+		if (read_cpu_entries(c, fd, s))
 			continue;
 		percpu_sum(c->buf, c->ncpus, sizeof(*sum), (uint64_t *)sum, sizeof(*sum) / 8, SIZE_MAX);
 		t->syscalls = 0;
@@ -1029,5 +1031,7 @@ void collector_close(struct collector *c)
 	c->buf = NULL;
 	free(c->sys_sum);
 	c->sys_sum = NULL;
+	free(c->batch_keys);
+	c->batch_keys = NULL;
 	files_free(&c->files);
 }

@@ -54,6 +54,7 @@ struct collector {
 	bool has_cmd;
 	struct command cmd;
 	void *buf;                /* per-CPU value buffer (io_stats, sys_counts) */
+	__u32 *batch_keys;        /* the keys a batch lookup of one index's CPUs returns */
 	struct sys_counts_slot *sys_sum;   /* a target's syscall counts, summed over CPUs */
 	struct sqlite_probes sq;
 	struct net_probes net;
