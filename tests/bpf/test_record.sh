@@ -8,7 +8,7 @@ need_root "report --json equals the live JSON of the same run" "recording mode 0
 	"SIGKILL mid-run: recording readable, the loss told" "corrupt chunk: reported by offset, the rest read" \
 	"not a recording: clear message" "report --html from a real recording" \
 	"top --prometheus :0: the port the kernel chose printed" "top --prometheus: promtool check metrics" "top --prometheus: exact counts of the workload" \
-	"no cgroup left behind"
+	"top --prometheus [::1]:0: the address in brackets, a scrape through it" "no cgroup left behind"
 
 WL=$ROOT/.output/tests/workload
 SQ=$ROOT/.output/tests/sqlite_workload
@@ -140,5 +140,22 @@ for k in ("pwrite/file", "fsync/file", "rename/file", "read/unix", "write/pipe")
 print("equal")' "$tmp/metrics.prom" "$tmp/wl3.json"
 # what iogap and the scrape said, when there was nothing to compare
 [[ -s $tmp/metrics.prom && -s $tmp/wl3.json ]] || sed 's/^/# /' "$tmp/prom.err" "$tmp/scrape.err"
+# 6. The same on IPv6's loopback: the address printed in brackets, and a scrape through it
+name="top --prometheus [::1]:0: the address in brackets, a scrape through it"
+if $PY -c 'import socket; socket.socket(socket.AF_INET6).bind(("::1", 0))' 2>/dev/null; then
+	"$IOGAP" top --prometheus '[::1]:0' -i 200ms -- sleep 30 >/dev/null 2>"$tmp/prom6.err" &
+	ig=$!
+	on_exit end_pid $ig
+	wait_for_text "$tmp/prom6.err" tracing
+	url=$(sed -n 's|^iogap: serving metrics at \(http://\[::1\]:[0-9]*/metrics\)$|\1|p' "$tmp/prom6.err")
+	check "$name" $PY -c 'import sys, urllib.request
+body = urllib.request.urlopen(sys.argv[1]).read().decode()
+assert "iogap_build_info{" in body, body[:300]
+print("scraped", len(body), "bytes")' "${url:-no address printed: $(head -3 "$tmp/prom6.err")}"
+	kill -INT $ig
+	wait $ig
+else
+	skip "$name" "no IPv6 loopback here (::1 cannot be bound)"
+fi
 check "no cgroup left behind" test "$(left_cgroups)" -le "$before_cg"
 finish
