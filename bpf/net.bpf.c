@@ -65,15 +65,6 @@ static __always_inline int ctx_level(void)
 	return here >= base && here < base + task_stack_bytes ? 0 : 1;
 }
 
-/*
- * A socket's life begins (a connect; a passive connection's socket made, before the kernel
- * queues it for accept()) at the address of a struct sock whose entry is still open: that earlier socket ended without its change to CLOSE
- * reaching iogap_tcp_state or its twin. Seen about 1 close in 2,000 with another process
- * making 8,000 connections a second, and now and then without it; there no program ran at all
- * for the change and the kernel counted no miss (the tracefs event showed it, unconditional counters in
- * both programs did not). Its close is counted here, as unseen: its bytes and duration are
- * gone with it, and a socket whose memory is not used again within the run stays uncounted.
- */
 /* si's connection closed with no program run for its change to CLOSE: counted as closed,
  * unseen (its bytes and duration are gone), by whichever finds it first */
 static __always_inline void count_unseen_close(struct sock_info *si)
@@ -86,6 +77,16 @@ static __always_inline void count_unseen_close(struct sock_info *si)
 	}
 }
 
+/*
+ * A socket's life begins (a connect; a passive connection's socket made, before the kernel
+ * queues it for accept()) at the address of a struct sock whose entry is still open: that
+ * earlier socket ended without its change to CLOSE reaching iogap_tcp_state or its twin. Seen
+ * about 1 close in 2,000 with another process making 8,000 connections a second, and now and
+ * then without it; there no program ran at all for the change and the kernel counted no miss
+ * (the tracefs event showed it, unconditional counters in both programs did not). Its close is
+ * counted here, as unseen; one whose memory is not used again within the run is left to the
+ * end-of-run sweep (below).
+ */
 static __always_inline void new_life(__u64 key)
 {
 	struct sock_info *si = bpf_map_lookup_elem(&sock_slots, &key);

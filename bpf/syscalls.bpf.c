@@ -158,6 +158,13 @@ static __always_inline struct sys_counts_slot *sys_counts_of(__u32 slot)
 	return bpf_map_lookup_elem(&sys_counts, &idx);
 }
 
+static __always_inline struct io_stats *io_stats_of(__u32 index)
+{
+	__u32 idx = cpu_entry(index);
+
+	return bpf_map_lookup_elem(&io_stats, &idx);
+}
+
 struct fd_info {
 	__u64 sk;
 	__u64 ino;
@@ -731,8 +738,7 @@ static __always_inline int sys_exit(struct pt_regs *regs, long ret, const bool f
 		old = __sync_val_compare_and_swap(&io_index[k], 0, n);
 		i = old ? (__u32)old : (__u32)n;
 	}
-	i = cpu_entry(i);
-	st = bpf_map_lookup_elem(&io_stats, &i);
+	st = io_stats_of(i);
 	if (!st)
 		return 0;
 	st->count++;

@@ -7,7 +7,8 @@ need_root "report --json equals the live JSON of the same run" "recording mode 0
 	"an interval per second of the run" "report text from the recording" \
 	"SIGKILL mid-run: recording readable, the loss told" "corrupt chunk: reported by offset, the rest read" \
 	"not a recording: clear message" "report --html from a real recording" \
-	"top --prometheus :0: the port the kernel chose printed" "top --prometheus: promtool check metrics" "top --prometheus: exact counts of the workload" \
+	"top --prometheus :0: the port the kernel chose printed" "top --prometheus: promtool check metrics" \
+	"top --prometheus: exact counts of the workload" \
 	"top --prometheus [::1]:0: the address in brackets, a scrape through it" "no cgroup left behind"
 
 WL=$ROOT/.output/tests/workload
@@ -107,6 +108,9 @@ check "not a recording: clear message" bash -c "[[ $rc -eq 1 ]] &&
 check "report --html from a real recording" bash -c "grep -q 'id=\"chart-cdf\"' '$tmp/run.html' &&
 	grep -q 'id=\"chart-budget-time\"' '$tmp/run.html' && grep -q 'id=\"chart-p99\"' '$tmp/run.html' && ! grep -qE '(src|href)=\"https?:' '$tmp/run.html'"
 
+# metrics_url FILE HOST: the URL iogap's stderr in FILE says it serves on HOST (a regex)
+metrics_url() { sed -n "s|^iogap: serving metrics at \(http://$2:[0-9]*/metrics\)\$|\1|p" "$1"; }
+
 # 5. Prometheus: scrape while the workload's command is held at its end. Port 0: the kernel
 # picks a free port, iogap prints it (a fixed port can be taken, even by a client's TIME_WAIT
 # left by an earlier test, and then iogap cannot listen)
@@ -117,7 +121,7 @@ on_exit end_pid $ig
 wait_for_text "$tmp/prom.err" tracing
 for _ in $(seq 300); do [[ -s $tmp/wl3.json ]] && break; sleep 0.1; done
 sleep 0.5
-url=$(sed -n 's|^iogap: serving metrics at \(http://127\.0\.0\.1:[0-9]*/metrics\)$|\1|p' "$tmp/prom.err")
+url=$(metrics_url "$tmp/prom.err" '127\.0\.0\.1')
 check "top --prometheus :0: the port the kernel chose printed" test -n "$url"
 $PY -c 'import sys, urllib.request; sys.stdout.write(urllib.request.urlopen(sys.argv[1]).read().decode())' \
 	"$url" >"$tmp/metrics.prom" 2>"$tmp/scrape.err"
@@ -147,7 +151,7 @@ if $PY -c 'import socket; socket.socket(socket.AF_INET6).bind(("::1", 0))' 2>/de
 	ig=$!
 	on_exit end_pid $ig
 	wait_for_text "$tmp/prom6.err" tracing
-	url=$(sed -n 's|^iogap: serving metrics at \(http://\[::1\]:[0-9]*/metrics\)$|\1|p' "$tmp/prom6.err")
+	url=$(metrics_url "$tmp/prom6.err" '\[::1\]')
 	check "$name" $PY -c 'import sys, urllib.request
 body = urllib.request.urlopen(sys.argv[1]).read().decode()
 assert "iogap_build_info{" in body, body[:300]

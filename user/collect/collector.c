@@ -698,7 +698,7 @@ int collector_open(struct collector *c, const struct collector_opts *o)
 	c->buf = calloc(c->ncpus, sizeof(struct io_stats) > sizeof(struct sys_counts_slot) ?
 				  sizeof(struct io_stats) : sizeof(struct sys_counts_slot));
 	c->sys_sum = malloc(sizeof(*c->sys_sum));
-	c->batch_keys = calloc(c->ncpus > 0 ? c->ncpus : 1, sizeof(*c->batch_keys));
+	c->batch_keys = calloc(c->ncpus, sizeof(*c->batch_keys));
 	if (files_init(&c->files, c->ncpus)) {
 		free(c->buf);
 		c->buf = NULL;

@@ -414,9 +414,8 @@ int net_probes_end_open(struct net_probes *p, struct syscalls_bpf *sys, const st
 			p->unswept += nent[i];        /* no way in: its entries stay open */
 			continue;
 		}
-		if (!++p->sweep_pass)
-			p->sweep_pass = 1;
-		p->skel->bss->sweep_pass = p->sweep_pass;
+		/* a pass per namespace, never 0 (an entry's alive_pass before any) */
+		p->skel->bss->sweep_pass = (__u16)(i + 1);
 		p->skel->bss->sweep_netns = ns[i];
 		err = iter_run(alive, nsfd);
 		if (nsfd >= 0)

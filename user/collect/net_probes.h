@@ -17,7 +17,6 @@ struct net_probes {
 	size_t nconns;
 	uint64_t misses;              /* the most net_probes_misses has said (it never goes down) */
 	bool tcp_iter;                /* the kernel has what the end-of-run sweep needs */
-	uint16_t sweep_pass;
 	uint64_t unswept;             /* connections left open by the sweep, in a namespace it did
 				       * not enter (no process is in it any more) */
 };
@@ -36,7 +35,7 @@ void net_probes_snapshot(struct syscalls_bpf *sys, struct model *m);
 uint64_t net_probes_misses(struct net_probes *p);
 /* At the end of a run: counts as closed (unseen) each target connection whose socket is no
  * longer in its namespace's TCP hash tables though no program ran for its close (net.bpf.c,
- * the end-of-run sweep). Before the last snapshot; 0 or a negative errno. */
+ * the end-of-run sweep). Once, before the last snapshot; 0 or a negative errno. */
 int net_probes_end_open(struct net_probes *p, struct syscalls_bpf *sys, const struct model *m);
 void net_probes_close(struct net_probes *p);
 
