@@ -5,6 +5,8 @@
 source "$(dirname "$0")/../lib.sh"
 need_root "report --json equals the live JSON of the same run" "recording mode 0600 (umask 0)" \
 	"an interval per second of the run" "report text from the recording" \
+	"record -o a char device (null): exit 0, mode 666 and the node kept" \
+	"record -o a full device: exit 1, the node kept" "record -o a FIFO: its reader gets the whole recording" \
 	"SIGKILL mid-run: recording readable, the loss told" "corrupt chunk: reported by offset, the rest read" \
 	"not a recording: clear message" "report --html from a real recording" \
 	"top --prometheus :0: the port the kernel chose printed" "top --prometheus: promtool check metrics" \
@@ -53,6 +55,31 @@ for f in t["file"]:
     assert m and int(m.group(1)) == f["count"], (f["op"], f["fd_kind"], m and m.group(1), f["count"])
 assert "SELECT" in txt
 print(len(t["file"]), "rows equal")' "$tmp/rep.txt" "$tmp/live.json"
+
+# 1b. -o naming what is not a regular file: written to as it is, its mode and node kept (iogap
+# runs as root: it made /dev/null 0600 and, when a write failed, removed /dev/full). Ground
+# truth: stat of nodes made here (the real /dev/null and /dev/full are left alone), and the
+# recording read back from a FIFO's reader
+mknod -m 666 "$tmp/null" c 1 3 && mknod -m 666 "$tmp/full" c 1 7 && mkfifo -m 644 "$tmp/fifo"
+timeout 30 "$IOGAP" record -o "$tmp/null" -- true >/dev/null 2>"$tmp/null.err"
+rc=$?
+check "record -o a char device (null): exit 0, mode 666 and the node kept" bash -c \
+	"[[ $rc -eq 0 && \$(stat -c '%F %a' '$tmp/null') == 'character special file 666' ]]"
+timeout 30 "$IOGAP" record -o "$tmp/full" -- true >/dev/null 2>"$tmp/full.err"
+rc=$?
+check "record -o a full device: exit 1, 'iogap: cannot write $tmp/full: No space left on device', the node kept" \
+	bash -c "[[ $rc -eq 1 && \$(head -1 '$tmp/full.err') == 'iogap: cannot write $tmp/full: No space left on device' &&
+		\$(stat -c '%F %a' '$tmp/full') == 'character special file 666' ]]"
+cat "$tmp/fifo" >"$tmp/fromfifo.iogap" &
+reader=$!
+on_exit end_pid $reader
+timeout 60 "$IOGAP" record -o "$tmp/fifo" --json -- "$WL" "$tmp/d" "$tmp/wlf.json" >"$tmp/fifo-live.json" 2>"$tmp/fifo.err"
+rc=$?
+wait $reader
+"$IOGAP" report "$tmp/fromfifo.iogap" --json >"$tmp/fifo-rep.json" 2>"$tmp/fifo-rep.err"
+check "record -o a FIFO: exit 0, its reader gets the whole recording (report --json equals the live JSON), the FIFO kept" \
+	bash -c "[[ $rc -eq 0 && ! -s '$tmp/fifo-rep.err' && \$(stat -c '%F %a' '$tmp/fifo') == 'fifo 644' ]] &&
+		cmp '$tmp/fifo-live.json' '$tmp/fifo-rep.json'"
 
 # 2. SIGKILL mid-run: no trailer, every complete interval readable, the reader says so
 "$IOGAP" record -o "$tmp/killed.iogap" -i 100ms -- sh -c "while :; do $WL $tmp/d2 $tmp/wl2.json; done" \

@@ -204,6 +204,7 @@ static cJSON *header_json(const struct rec_header_info *info, const struct model
 int recording_create(struct rec_writer *w, const char *path, const struct rec_header_info *info,
 		     const struct model *m)
 {
+	struct stat st = { .st_mode = 0 };
 	int err;
 
 	memset(w, 0, sizeof(*w));
@@ -214,8 +215,17 @@ int recording_create(struct rec_writer *w, const char *path, const struct rec_he
 	w->fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (w->fd < 0)
 		return -errno;
-	/* the mode of an existing file, and the umask, must not widen who can read a recording */
-	if (fchmod(w->fd, 0600)) {
+	if (fstat(w->fd, &st)) {
+		err = -errno;
+		goto fail;
+	}
+	/*
+	 * The mode of an existing file, and the umask, must not widen who can read a recording.
+	 * Only a regular file's: a device, FIFO or socket named by -o (/dev/null, a pipe to a
+	 * compressor) is written to as it is, neither made private nor removed on failure; iogap
+	 * runs as root, and /dev/null made 0600, or /dev/full removed, would break the machine.
+	 */
+	if (S_ISREG(st.st_mode) && fchmod(w->fd, 0600)) {
 		err = -errno;
 		goto fail;
 	}
@@ -224,7 +234,8 @@ int recording_create(struct rec_writer *w, const char *path, const struct rec_he
 		return 0;
 fail:
 	close(w->fd);
-	unlink(path);
+	if (S_ISREG(st.st_mode))
+		unlink(path);
 	w->fd = -1;
 	return err;
 }
