@@ -75,19 +75,18 @@ nprogs=$(echo "$mine" | grep -c .) nlinks=$(echo "$links" | grep -c .)
 # (the command loaded libsqlite3)
 check "while running: iogap's programs ($nprogs, want >= 22) and links ($nlinks, want >= 26) are loaded" \
 	test "$nprogs" -ge 22 -a "$nlinks" -ge 26
+cg="$cgmnt/iogap-$ig"
+# should the guard fail: end exactly what is in the launched command's cgroup
+on_exit 'for p in $(cat "'"$cg"'/cgroup.procs"); do kill -9 "$p"; done; rmdir "'"$cg"'"'
 kill -9 $ig
 wait $ig 2>/dev/null
-# its launched command and cgroup are left to us after SIGKILL: end exactly those
-cg="$cgmnt/iogap-$ig"
-if [[ -d $cg ]]; then
-	for p in $(cat "$cg/cgroup.procs"); do kill "$p"; done
-	for _ in $(seq 50); do rmdir "$cg" 2>/dev/null && break; sleep 0.1; done
-fi
+# its guard ends the launched command and removes the cgroup
+for _ in $(seq 50); do [[ -d $cg ]] || break; sleep 0.1; done
 left_progs() { comm -12 <(echo "$mine") <(iogap_prog_ids) | grep -c .; }
 for _ in $(seq 50); do [[ $(left_progs) -eq 0 ]] && break; sleep 0.1; done
 # shellcheck disable=SC2086
 left_links=$(comm -12 <(echo "$links") <(iogap_link_ids $mine $(iogap_prog_ids)) | grep -c .)
 check "SIGKILL leaves none of its BPF programs ($(left_progs) left) or links ($left_links left)" \
 	test "$(left_progs)" -eq 0 -a "$left_links" -eq 0
-check "the launched command's cgroup is gone" test ! -d "$cg"
+check "the launched command's cgroup is gone (removed by iogap's guard)" test ! -d "$cg"
 finish

@@ -110,6 +110,8 @@ for sig in INT TERM KILL; do
 	sleep 0.6
 	held=$(bpf_held $ig)
 	procs=$(for p in $(cat "$cg/cgroup.procs"); do proc_id "$p"; done)
+	# iogap's guard (user/collect/command.c): its child outside the command's cgroup
+	guard=$(for p in $(pgrep -P $ig); do grep -qx "$p" "$cg/cgroup.procs" || proc_id "$p"; done)
 	progs=$(grep -c '^prog' <<<"$held") maps=$(grep -c '^map' <<<"$held") links=$(grep -c '^link' <<<"$held")
 	names=$(join <(awk '$1 == "prog" { print $2 }' <<<"$held" | sort) <(bpf_names prog | sort) | awk '{ print $2 }' | sort -u)
 	mapnames=$(join <(awk '$1 == "map" { print $2 }' <<<"$held" | sort) <(bpf_names map | sort) | awk '{ print $2 }' | sort -u)
@@ -136,24 +138,27 @@ for sig in INT TERM KILL; do
 		check "SIGKILL: exit $rc (want 137), the recording readable (report exit $rrc), 'no trailer' said" bash -c "
 			cat '$tmp/sig-$sig.rep.err'; [[ $rc -eq 137 && $rrc -eq 0 ]] && grep -q 'recording has no trailer: iogap was killed' '$tmp/sig-$sig.rep.err' &&
 			$PY -c 'import json, sys; assert json.load(open(sys.argv[1]))[\"targets\"][0][\"syscalls\"] > 0' '$tmp/sig-$sig.json'"
-		# what SIGKILL leaves: the launched command, still running in iogap's cgroup (and any of
-		# its processes iogap held stopped at an exec); nothing of it outside that cgroup
-		now=$(cat "$cg/cgroup.procs" 2>/dev/null)
-		states=$(for p in $now; do echo "$p:$(awk '{ sub(/^.*\) /, ""); print $1 }' /proc/$p/stat)"; done)
-		outside=$(for p in $(still_there "$procs"); do grep -qx "$p" <<<"$now" || echo "$p"; done)
-		echo "# SIGKILL left $cg with $(echo "$now" | grep -c .) processes (pid:state): $(echo $states)"
-		check "SIGKILL: the command is left in $cg, nothing of it outside" \
-			bash -c "[[ -d '$cg' && -n '$now' && -z '$outside' ]]"
-		kill_cgroup "$cg"
-		check "SIGKILL: ending the processes in cgroup.procs and rmdir clean it up" test ! -d "$cg"
+		# iogap cannot clean up after SIGKILL; its guard, which sees iogap's end as the EOF of a
+		# pipe without iogap's "done", ends what is left in the cgroup (the command, untraced
+		# now, and any of its processes held stopped at an exec), removes it, says so and exits
+		for _ in $(seq 100); do
+			[[ ! -d $cg && -z $(still_there "$guard") ]] && break
+			sleep 0.1
+		done
+		alive=$(still_there "$procs") galive=$(still_there "$guard")
+		said=$(tail -1 "$err")
+		check "SIGKILL: the guard ($(echo $guard | cut -d' ' -f1)) ended the $(echo "$procs" | grep -c .) processes launched (left: $(echo $alive)), removed $cg, exited; it said so" \
+			bash -c '[[ -n $1 && ! -d $2 && -z $3 && -z $6 ]] &&
+				[[ $4 =~ ^"iogap: pid $5 ended without removing its cgroup $2 (killed?): ended the "[0-9]+" processes left in it and removed it"$ ]] || { echo "said: $4"; exit 1; }' \
+			_ "$guard" "$cg" "$alive" "$said" "$ig" "$galive"
 	else
 		# the command's status is iogap's: sh ended by the SIGTERM iogap sent it
 		check "SIG$sig: ended in $took ms, exit $rc (want 143: the command's), the recording complete (report exit $rrc, no problem told)" bash -c "
 			cat '$tmp/sig-$sig.rep.err'; [[ $rc -eq 143 && $rrc -eq 0 && ! -s '$tmp/sig-$sig.rep.err' ]] &&
 			$PY -c 'import json, sys; assert json.load(open(sys.argv[1]))[\"targets\"][0][\"syscalls\"] > 0' '$tmp/sig-$sig.json'"
-		alive=$(still_there "$procs")
-		check "SIG$sig: its cgroup removed and the $(echo "$procs" | grep -c .) processes it launched ended (left: $(echo $alive))" \
-			bash -c "[[ ! -d '$cg' && -z '$alive' ]]"
+		alive=$(still_there "$procs") galive=$(still_there "$guard")
+		check "SIG$sig: its cgroup removed and the $(echo "$procs" | grep -c .) processes it launched ended (left: $(echo $alive)); its guard exited, silent" \
+			bash -c "[[ ! -d '$cg' && -z '$alive' && -n '$guard' && -z '$galive' ]] && ! grep -q 'ended without removing' '$err'"
 	fi
 done
 

@@ -170,6 +170,21 @@ static void sleep_ms(long ms)
 	nanosleep(&ts, NULL);
 }
 
+int cgroup_kill(const char *abs_path)
+{
+	char p[PATH_MAX];
+	int fd, err = 0;
+
+	snprintf(p, sizeof(p), "%s/cgroup.kill", abs_path);
+	fd = open(p, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (write(fd, "1", 1) != 1)
+		err = -errno;
+	close(fd);
+	return err;
+}
+
 int cgroup_destroy(const char *abs_path)
 {
 	pid_t pids[1024];

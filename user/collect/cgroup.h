@@ -19,6 +19,9 @@ int cgroup_procs(const char *abs_path, pid_t *pids, int max);
 /* The same for the directory and all its descendants. */
 int cgroup_procs_tree(const char *abs_path, pid_t *pids, int max);
 int cgroup_move(const char *abs_path, pid_t pid);
+/* SIGKILL to every process in the cgroup and its descendants at once (cgroup.kill, Linux
+ * 5.14); -errno, -ENOENT where the kernel has no cgroup.kill (cgroup_destroy then kills). */
+int cgroup_kill(const char *abs_path);
 /* Ends what is left in a cgroup iogap created (TERM, then KILL) and removes it. */
 int cgroup_destroy(const char *abs_path);
 /* Removes iogap-<pid> cgroups left by iogap runs that were killed; returns how many. */

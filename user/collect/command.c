@@ -48,30 +48,90 @@ int command_check(const char *file)
 	return 127;
 }
 
+/*
+ * The guard: a process of its own session, forked before anything else is in the cgroup or
+ * any BPF object is loaded, that waits on a pipe iogap holds the other end of. iogap writes
+ * "done" into it once it has removed the cgroup itself (command_cleanup); EOF without it means
+ * iogap ended without cleaning up (SIGKILL, a crash), and the guard ends what is left in the
+ * cgroup (the command, now untraced, and any of its processes held stopped at an exec) and
+ * removes it. It keeps only its pipe and stderr open, and ignores the signals a terminal or a
+ * `kill` of iogap's name sends, which iogap handles itself.
+ */
+static void guard_run(int rfd, const char *cgroup, pid_t iogap)
+{
+	static const int ignored[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGPIPE, SIGTSTP };
+	pid_t pids[1024];
+	ssize_t n;
+	int left, err, fd;
+	char b;
+
+	setsid();
+	for (size_t i = 0; i < sizeof(ignored) / sizeof(ignored[0]); i++)
+		signal(ignored[i], SIG_IGN);
+	fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (fd >= 0) {
+		dup2(fd, 0);
+		dup2(fd, 1);
+	}
+	if (rfd > 3)
+		close_range(3, rfd - 1, 0);
+	close_range(rfd + 1, ~0U, 0);
+	do
+		n = read(rfd, &b, 1);
+	while (n < 0 && errno == EINTR);
+	if (n == 1 || access(cgroup, F_OK))
+		_exit(0);
+	left = cgroup_procs_tree(cgroup, pids, 1024);
+	cgroup_kill(cgroup);
+	err = cgroup_destroy(cgroup);
+	if (err)
+		fprintf(stderr, "iogap: pid %d ended without removing its cgroup %s (killed?), and it "
+			"cannot be removed: %s\n", iogap, cgroup, strerror(-err));
+	else
+		fprintf(stderr, "iogap: pid %d ended without removing its cgroup %s (killed?): ended "
+			"the %d processes left in it and removed it\n", iogap, cgroup, left > 0 ? left : 0);
+	_exit(err ? 1 : 0);
+}
+
 int command_start(struct command *c, const char *mount, char **argv)
 {
-	int go[2], ex[2], err;
+	int go[2], ex[2], gp[2], err;
 	char b;
 
 	memset(c, 0, sizeof(*c));
-	c->pid = -1;
-	c->go_fd = c->err_fd = -1;
+	c->pid = c->guard_pid = -1;
+	c->go_fd = c->err_fd = c->guard_fd = -1;
 	snprintf(c->cgroup, sizeof(c->cgroup), "%s/iogap-%d", mount, getpid());
 	if (mkdir(c->cgroup, 0755) && errno != EEXIST)
 		return -errno;
-	if (pipe2(go, O_CLOEXEC))
+	if (pipe2(gp, O_CLOEXEC))
 		goto fail_errno;
+	c->guard_pid = fork();
+	if (c->guard_pid < 0) {
+		close(gp[0]);
+		close(gp[1]);
+		goto fail_errno;
+	}
+	if (c->guard_pid == 0) {
+		close(gp[1]);
+		guard_run(gp[0], c->cgroup, getppid());
+	}
+	close(gp[0]);
+	c->guard_fd = gp[1];
+	if (pipe2(go, O_CLOEXEC))
+		goto fail_cleanup;
 	if (pipe2(ex, O_CLOEXEC)) {
 		close(go[0]);
 		close(go[1]);
-		goto fail_errno;
+		goto fail_cleanup;
 	}
 	c->pid = fork();
 	if (c->pid < 0) {
 		close(go[0]); close(go[1]); close(ex[0]); close(ex[1]);
-		goto fail_errno;
+		goto fail_cleanup;
 	}
 	if (c->pid == 0) {
+		close(c->guard_fd);
 		close(go[1]);
 		close(ex[0]);
 		/* EOF without a byte means iogap died before tracing began: do not run untraced */
@@ -93,6 +153,11 @@ int command_start(struct command *c, const char *mount, char **argv)
 		return err;
 	}
 	return 0;
+fail_cleanup:
+	err = -errno;
+	c->pid = -1;
+	command_cleanup(c, false);
+	return err;
 fail_errno:
 	err = -errno;
 	rmdir(c->cgroup);
@@ -150,8 +215,14 @@ void command_cleanup(struct command *c, bool wait)
 
 		if (err)
 			fprintf(stderr, "iogap: cannot remove cgroup %s: %s\n", c->cgroup, strerror(-err));
+		/* the guard's work is done; else, once iogap has exited, it tries again */
+		else if (c->guard_fd >= 0 && write(c->guard_fd, "d", 1) == 1)
+			waitpid(c->guard_pid, NULL, 0);
 		c->cgroup[0] = 0;
 	}
+	if (c->guard_fd >= 0)
+		close(c->guard_fd);
+	c->guard_fd = -1;
 }
 
 int command_exit_code(const struct command *c)

@@ -11,13 +11,15 @@ struct command {
 	int go_fd;                /* write end: closing it lets the child exec */
 	int err_fd;               /* read end: exec's errno, or EOF when exec succeeded */
 	char cgroup[PATH_MAX];    /* absolute path of the cgroup created for it */
+	pid_t guard_pid;          /* ends what is left in the cgroup if iogap dies (command.c) */
+	int guard_fd;             /* write end: "d" once the cgroup is removed, EOF if iogap died */
 	bool exited;
 	int status;               /* wait status */
 };
 
 /* 0, or 127 (not found) / 126 (not executable) with a message on stderr. */
 int command_check(const char *file);
-/* Creates the cgroup below mount, forks the child into it; it waits before exec. */
+/* Creates the cgroup below mount and its guard, forks the child into it; it waits before exec. */
 int command_start(struct command *c, const char *mount, char **argv);
 /* Lets the child exec; -errno of exec on failure (the child has exited with 127). */
 int command_release(struct command *c);
