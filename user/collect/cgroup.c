@@ -148,19 +148,28 @@ int cgroup_procs_tree(const char *abs_path, pid_t *pids, int max)
 	return err && !a.n ? err : a.n;
 }
 
-int cgroup_move(const char *abs_path, pid_t pid)
+/* Writes text into the cgroup's control file name: -errno on failure. */
+static int cgroup_write(const char *abs_path, const char *name, const char *text)
 {
 	char p[PATH_MAX];
 	int fd, err = 0;
 
-	snprintf(p, sizeof(p), "%s/cgroup.procs", abs_path);
+	snprintf(p, sizeof(p), "%s/%s", abs_path, name);
 	fd = open(p, O_WRONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	if (dprintf(fd, "%d\n", pid) < 0)
+	if (write(fd, text, strlen(text)) < 0)
 		err = -errno;
 	close(fd);
 	return err;
+}
+
+int cgroup_move(const char *abs_path, pid_t pid)
+{
+	char pid_s[24];
+
+	snprintf(pid_s, sizeof(pid_s), "%d\n", pid);
+	return cgroup_write(abs_path, "cgroup.procs", pid_s);
 }
 
 static void sleep_ms(long ms)
@@ -172,17 +181,7 @@ static void sleep_ms(long ms)
 
 int cgroup_kill(const char *abs_path)
 {
-	char p[PATH_MAX];
-	int fd, err = 0;
-
-	snprintf(p, sizeof(p), "%s/cgroup.kill", abs_path);
-	fd = open(p, O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	if (write(fd, "1", 1) != 1)
-		err = -errno;
-	close(fd);
-	return err;
+	return cgroup_write(abs_path, "cgroup.kill", "1");
 }
 
 int cgroup_destroy(const char *abs_path)
