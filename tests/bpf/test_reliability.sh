@@ -277,6 +277,9 @@ if wait_for_text "$tmp/pids.err" tracing; then
 	"$IOGAP" report "$tmp/pids.iogap" >"$tmp/pids.txt" 2>&1
 	check "the text report says each exited" bash -c "grep -q '^workload\[$pa\] (pid): 1 process, .*, 1 exited$' '$tmp/pids.txt' &&
 		grep -q '^workload\[$pb\] (pid): 1 process, .*, 1 exited$' '$tmp/pids.txt'"
+	check "each end said when it happened: 'iogap: +T s target workload[$pa] ended: its 1 process exited (1 of 2 targets left)', then workload[$pb]'s (0 of 2)" \
+		bash -c '[[ $(grep " ended: " "$1" | sed "s/+[0-9.]*s/+Ts/") == "iogap: +Ts target workload[$2] ended: its 1 process exited (1 of 2 targets left)
+iogap: +Ts target workload[$3] ended: its 1 process exited (0 of 2 targets left)" ]] || { cat "$1"; exit 1; }' _ "$tmp/pids.err" $pa $pb
 else
 	not_ok "two --pid targets: iogap did not start"
 	sed 's/^/# /' "$tmp/pids.err"

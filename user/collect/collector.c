@@ -996,22 +996,42 @@ static bool pid_alive(pid_t pid)
 	return alive;
 }
 
+/* Says once, on stderr, that a -p target has ended: its process and every child it forked
+ * have exited (the others go on; the summary counts its exits). */
+static void told_gone(struct collector *c, size_t i, size_t left)
+{
+	const struct target *t = &c->model.targets[i];
+
+	if (c->gone_told & (1ULL << i))
+		return;
+	c->gone_told |= 1ULL << i;
+	fprintf(stderr, "iogap: +%.1fs target %s ended: its %zu process%s exited (%zu of %zu "
+		"targets left)\n", (collector_now_ns() - c->model.start_ns) / 1e9, t->name, t->npids,
+		t->npids == 1 ? "" : "es", left, c->model.ntargets);
+}
+
 bool collector_alive(struct collector *c)
 {
+	size_t up = 0, gone[IOGAP_MAX_SLOTS], ngone = 0;
+
+	for (size_t i = 0; i < c->model.ntargets; i++) {
+		const struct target *t = &c->model.targets[i];
+		bool alive = c->cg_paths[i][0];   /* a cgroup may gain processes at any time */
+
+		for (size_t j = 0; j < t->npids && !alive; j++)
+			alive = pid_alive(t->pids[j]);
+		if (alive)
+			up++;
+		else
+			gone[ngone++] = i;
+	}
+	for (size_t k = 0; k < ngone; k++)
+		told_gone(c, gone[k], up);
 	if (c->has_cmd)
 		return !command_poll(&c->cmd);
 	if (c->watch || c->host_slot >= 0)
 		return true;       /* containers may start at any time */
-	for (size_t i = 0; i < c->model.ntargets; i++) {
-		struct target *t = &c->model.targets[i];
-
-		if (c->cg_paths[i][0])
-			return true;   /* a cgroup may gain processes at any time */
-		for (size_t j = 0; j < t->npids; j++)
-			if (pid_alive(t->pids[j]))
-				return true;
-	}
-	return false;
+	return up > 0;
 }
 
 void collector_close(struct collector *c)

@@ -52,6 +52,7 @@ struct collector {
 	struct container_roots roots;
 	bool warned_full;
 	bool has_cmd;
+	uint64_t gone_told;       /* -p targets said to have ended (bit per slot) */
 	struct command cmd;
 	void *buf;                /* per-CPU value buffer (io_stats, sys_counts) */
 	__u32 *batch_keys;        /* the keys a batch lookup of one index's CPUs returns */
