@@ -13,7 +13,8 @@
 #                 N opens while iogap is stopped can deliver at most that many events; for a
 #                 full map, the fsync syscalls counted apart in io_stats
 #  6 messages     the exact lines in tools/iogap/*.c and user/, and the exit codes they promise;
-#                 /proc/self/mountinfo inside and outside a private mount namespace
+#                 /proc/self/mountinfo inside and outside a private mount namespace; for a
+#                 corrupt recording, the figures of its chunks left intact (read in Python)
 #  7 valgrind     valgrind's own error and leak accounting on iogap report and explain
 #  8 security     the distinctive literals the test's own programs sent; a marker file written
 #                 only if a command name is executed literally; the workload's own statement counts
@@ -477,17 +478,25 @@ check "tracefs not mounted: exit 0, 'iogap: tracefs was not mounted; mounted it 
 	bash -c "[[ \$(cat $tmp/tfs.rc) == 0 && \$(head -1 $tmp/tfs.err) == 'iogap: tracefs was not mounted; mounted it at /sys/kernel/tracing' && \$(cat $tmp/tfs.n) == 1 ]]"
 check "tracefs: nothing changed outside the namespace" test "$(grep ' - tracefs ' /proc/self/mountinfo)" = "$before"
 
-# expect RC LINE ARGS...: iogap ARGS exits RC and its first line on stderr is exactly LINE
+# expect RC LINE ARGS...: iogap ARGS exits RC and its first line on stderr is exactly LINE.
+# Optional: expect_out, where its stdout goes (default $tmp/msg.out); expect_line, the line of
+# stderr to check (a sed address: '$' is the last); expect_via (an array), a command iogap is
+# run through, and expect_how, what it does (said in the test's name)
+expect_via=()
+expect_how=
 expect() {
-	local code=$1 line=$2 rc got
+	local code=$1 line=$2 rc got shown
 	shift 2
-	timeout 30 "$IOGAP" "$@" </dev/null >"$tmp/msg.out" 2>"$tmp/msg.err"
+	timeout 30 ${expect_via[@]+"${expect_via[@]}"} "$IOGAP" "$@" </dev/null >"${expect_out:-$tmp/msg.out}" 2>"$tmp/msg.err"
 	rc=$?
-	got=$(head -1 "$tmp/msg.err")
+	got=$(sed -n "${expect_line:-1}p" "$tmp/msg.err")
+	# a run of -p PID said as its first and last
+	shown=$(sed -E 's/-p ([0-9]+)( -p [0-9]+)+ -p ([0-9]+)/-p \1 ... -p \3/' <<<"$*")
 	if [[ $rc -eq $code && $got == "$line" ]]; then
-		ok "iogap $* -> $code: $line"
+		ok "${expect_how:+$expect_how: }iogap $shown -> $code: $line"
 	else
-		not_ok "iogap $* -> exit $rc (want $code): '$got' (want '$line')"
+		not_ok "${expect_how:+$expect_how: }iogap $shown -> exit $rc (want $code): '$got' (want '$line')"
+		sed 's/^/# /' "$tmp/msg.err" | head -10
 	fi
 }
 # recordings to read: the two-pid one, cut; an empty file; a header of a newer major format
@@ -515,6 +524,92 @@ h = b"IOGC" + struct.pack("<BBHIII", 1, 0, 0, len(z), len(hdr), zlib.crc32(z))
 open(f"{d}/newer.iogap", "wb").write(b"IOGAPREC" + h + struct.pack("<I", zlib.crc32(h)) + z)
 PYEOF
 read -r cut_at cut_left cut_t <"$tmp/cuts.txt"
+# corrupt recordings, each made from the two-pid one (header H, intervals I1..In, trailer T) with
+# valid CRCs wherever the point is another defect; corrupt-want.json holds, for each, the figures
+# of what stays readable: T's total where T is read, else the sum of the intervals left
+# (duration and each target's syscalls), so a report that lost more than the bad part differs
+$PY - "$tmp/pids.iogap" "$tmp" >"$tmp/corrupt.txt" <<'PYEOF'
+import json, struct, sys, zlib
+src, d = sys.argv[1], sys.argv[2]
+b = open(src, "rb").read()
+chunks, off = [], 8
+while off + 24 <= len(b):
+    clen = struct.unpack_from("<I", b, off + 8)[0]
+    raw = b[off:off + 24 + clen]
+    chunks.append((raw, json.loads(zlib.decompress(raw[24:]))))
+    off += 24 + clen
+types = [c[0][4] for c in chunks]
+assert off == len(b) and len(types) >= 5 and types == [1] + [2] * (len(types) - 2) + [3], types
+mag, hdr, ivs, trl = b[:8], chunks[0][0], [c[0] for c in chunks[1:-1]], chunks[-1][0]
+deltas = [c[1]["delta"] for c in chunks[1:-1]]
+
+def chunk(typ, z, ulen):
+    h = b"IOGC" + struct.pack("<BBHIII", typ, 0, 0, len(z), ulen, zlib.crc32(z))
+    return h + struct.pack("<I", zlib.crc32(h)) + z
+
+def jchunk(typ, obj):
+    p = json.dumps(obj).encode()
+    return chunk(typ, zlib.compress(p), len(p))
+
+def figures(models):
+    dur, sc = 0, {}
+    for m in models:
+        dur += m["duration_ns"]
+        for t in m["targets"]:
+            sc[t["name"]] = sc.get(t["name"], 0) + t["syscalls"]
+    return {"duration_ns": dur, "syscalls": sc}
+
+whole = figures([chunks[-1][1]["total"]])
+but2 = figures(deltas[:1] + deltas[2:])          # every interval but I2, the one made corrupt
+at2 = len(mag + hdr + ivs[0])                    # I2's offset
+tail = b"".join(ivs[2:])
+end_t = lambda i: f"{chunks[1 + i][1]['t_ns'] / 1e9:.1f}"
+last_t = end_t(len(ivs) - 1)
+want = {}
+
+def put(name, data, fig, **v):
+    open(f"{d}/{name}.iogap", "wb").write(data)
+    want[name] = fig
+    for k, x in v.items():
+        print(f"{name}_{k}={x}")
+
+clen2, ulen2 = struct.unpack_from("<II", ivs[1], 8)
+# H I1 H I2.. T: a second header
+put("hdr2", mag + hdr + ivs[0] + hdr + b"".join(ivs[1:]) + trl, whole, at=at2)
+# I2's payload not zlib (no trailer: the intervals before and after it make the total)
+put("zbad", mag + hdr + ivs[0] + chunk(2, (b"not zlib" * clen2)[:clen2], ulen2) + tail, but2, at=at2)
+# I2 is zlib of [1] (the trailer then counts one interval more than were read)
+put("json", mag + hdr + ivs[0] + chunk(2, zlib.compress(b"[1]"), 3) + tail + trl, whole, at=at2,
+    n=len(ivs), read=len(ivs) - 1)
+# I2's t_ns a string that is no number
+put("contents", mag + hdr + ivs[0] + jchunk(2, dict(chunks[2][1], t_ns="soon")) + tail, but2, at=at2)
+# a byte of I2's payload flipped, its CRC not
+flip = bytearray(ivs[1])
+flip[24 + clen2 // 2] ^= 0xff
+put("crc", mag + hdr + ivs[0] + bytes(flip) + tail, but2, at=at2)
+# a chunk of type 9 between I1 and I2
+put("unknown", mag + hdr + ivs[0] + jchunk(9, {}) + b"".join(ivs[1:]) + trl, whole, at=at2)
+junk = b"x" * 40
+# 40 bytes of no chunk between I1 and I2, at the end without a trailer, after the trailer
+put("mid", mag + hdr + ivs[0] + junk + b"".join(ivs[1:]) + trl, whole, at=at2, n=len(junk))
+put("tail", mag + hdr + b"".join(ivs) + junk, figures(deltas), at=len(mag + hdr + b"".join(ivs)), n=len(junk))
+put("after", b + junk, whole, at=len(b), n=len(junk))
+# no header chunk; only the magic
+put("nohdr", mag + b"".join(ivs) + trl, whole)
+put("magic", mag, None)
+# between I1 and I2 a chunk whose JSON (10 MB of spaces, at deflate's best ratio) would take
+# more than a file of its size may stand for (256 MiB + 1024 times its size, 32 bytes a JSON byte):
+# neither it nor what follows is read; I1 is
+big = zlib.compress(b" " * 10_000_000, 9)
+data = mag + hdr + ivs[0] + chunk(2, big, 10_000_000) + b"".join(ivs[1:]) + trl
+assert 10_000_000 > ((256 << 20) + 1024 * len(data)) // 32, len(data)
+put("big", data, figures(deltas[:1]), at=at2, len=len(data), mib=256 + (len(data) >> 10), t=end_t(0))
+print(f"last_t={last_t}")
+json.dump(want, open(f"{d}/corrupt-want.json", "w"))
+PYEOF
+[[ $? -eq 0 ]] || not_ok "corrupt recordings made from $tmp/pids.iogap"
+declare -A bad   # offsets and sizes in the corrupt recordings, by NAME_WHAT
+while IFS="=" read -r k v; do bad[$k]=$v; done <"$tmp/corrupt.txt"
 echo "just text" >"$tmp/text.iogap"
 true &
 dead=$!
@@ -579,6 +674,51 @@ expect 1 "iogap: cannot read $tmp/newer.iogap: recording format 2.x is newer tha
 expect 0 "iogap: $tmp/cut.iogap: truncated at byte $cut_at: the last $cut_left bytes (an incomplete chunk) were lost; 1 complete intervals read" report "$tmp/cut.iogap" --json
 check "a truncated recording: then 'recording has no trailer ... figures end at +$cut_t s'" bash -c "[[ \$(sed -n 2p '$tmp/msg.err') == \"iogap: $tmp/cut.iogap: recording has no trailer: iogap was killed or the disk filled; figures end at +$cut_t s\" ]]"
 expect 1 "iogap: cannot write /no/such/dir/r.html: No such file or directory" report "$tmp/pids.iogap" --html /no/such/dir/r.html
+expect 1 "iogap: cannot write /dev/full: No space left on device" report "$tmp/pids.iogap" --html /dev/full
+expect_out=/dev/full expect 1 "iogap: cannot write the summary: No space left on device" report "$tmp/pids.iogap"
+expect_out=/dev/full expect 1 "iogap: cannot write the summary: No space left on device" report "$tmp/pids.iogap" --json
+expect 2 "iogap: too many arguments" report 1 2 3 4 5 6 7 8 9
+expect 2 "iogap: unexpected argument 'y'" report x -- y
+# the corrupt recordings: the problem on the first line, then exactly the rest (each line
+# "iogap: FILE: ..."), and in report --json the figures of all that was readable
+# expect_rest NAME LINE...: after the last expect on $tmp/NAME.iogap
+expect_rest() {
+	local name=$1
+	shift
+	check "$name.iogap: then $# more line(s) on stderr, exactly; in the report the figures of all that was readable (duration, syscalls per target)" \
+		$PY - "$tmp/msg.err" "$tmp/msg.out" "$tmp/corrupt-want.json" "$tmp/$name.iogap" "$name" "$@" <<'PYEOF'
+import json, sys
+err, out, want, path, name = sys.argv[1:6]
+lines, rest = open(err).read().splitlines()[1:], [f"iogap: {path}: {l}" for l in sys.argv[6:]]
+w = json.load(open(want))[name]
+r = json.load(open(out))
+nz = lambda sc: {k: v for k, v in sc.items() if v}
+got = {"duration_ns": r["duration_ns"], "syscalls": nz({t["name"]: t["syscalls"] for t in r["targets"]})}
+w["syscalls"] = nz(w["syscalls"])
+print("stderr after the first line:", lines, "want", rest)
+print("figures:", got, "want", w)
+assert lines == rest and got == w
+PYEOF
+}
+notrl="recording has no trailer: iogap was killed or the disk filled; figures end at +${bad[last_t]} s"
+# NAME|the problem (after "iogap: $tmp/NAME.iogap: ")|the line after it, if any
+while IFS='|' read -r name first then; do
+	expect 0 "iogap: $tmp/$name.iogap: $first" report "$tmp/$name.iogap" --json
+	expect_rest "$name" ${then:+"$then"}
+done <<CASES
+hdr2|a second header chunk at byte ${bad[hdr2_at]}: ignored|
+zbad|corrupt chunk at byte ${bad[zbad_at]} (bad compressed data): skipped|$notrl
+json|corrupt chunk at byte ${bad[json_at]} (not a JSON object): skipped|the trailer counts ${bad[json_n]} intervals, ${bad[json_read]} were read: the total has the figures of all
+contents|corrupt chunk at byte ${bad[contents_at]} (bad contents): skipped|$notrl
+crc|corrupt chunk at byte ${bad[crc_at]} (CRC mismatch): skipped|$notrl
+unknown|chunk of unknown type 9 (flags 0x0) at byte ${bad[unknown_at]}, from a newer iogap: skipped|
+mid|corrupt data at byte ${bad[mid_at]} (no valid chunk header): ${bad[mid_n]} bytes skipped|
+tail|corrupt data at byte ${bad[tail_at]} (no valid chunk header): the last ${bad[tail_n]} bytes lost|$notrl
+after|${bad[after_n]} bytes after the trailer (at byte ${bad[after_at]}): ignored|
+nohdr|the header chunk was lost: the recording's start, host and options are unknown|
+big|the chunk at byte ${bad[big_at]} would take more memory than a file of ${bad[big_len]} bytes can stand for (over ${bad[big_mib]} MiB): not read, nor what follows|recording has no trailer: iogap was killed or the disk filled; figures end at +${bad[big_t]} s
+CASES
+expect 1 "iogap: cannot read $tmp/magic.iogap: nothing readable in it: no chunks" report "$tmp/magic.iogap"
 usage="iogap explain FILE A B | FILE1 FILE2 [--target NAME] | --live A B -d TIME [-o FILE]"
 expect 2 "iogap: explain needs a recording and two of its targets, or two recordings ($usage)" explain
 expect 2 "iogap: explain needs a recording and two of its targets, or two recordings ($usage)" explain "$tmp/pids.iogap"
@@ -590,6 +730,88 @@ expect 2 "iogap: which target? $tmp/pids.iogap has workload[$pa], workload[$pb];
 expect 2 "iogap: explain -o FILE keeps the recording of --live; redirect the output to save the explanation" explain -o x "$tmp/pids.iogap" a b
 expect 2 "iogap: explain --live needs -d TIME: how long to record ($usage)" explain --live a b
 expect 2 "iogap: explain --live takes the two containers to record as A B and no other target ($usage)" explain --live a b -p 1 -d 1
+expect 2 "iogap: ambiguous target 'workload' in $tmp/pids.iogap (targets: workload[$pa], workload[$pb])" explain "$tmp/pids.iogap" workload "workload[$pb]"
+expect_out=/dev/full expect 1 "iogap: cannot write the explanation: No space left on device" explain "$tmp/pids.iogap" "workload[$pa]" "workload[$pb]"
+expect_out=/dev/full expect 1 "iogap: cannot write the explanation: No space left on device" explain "$tmp/pids.iogap" "workload[$pa]" "workload[$pb]" --json
+# the temporary recording is made before anything is looked up: any two names reach it
+TMPDIR=/no/such expect 1 "iogap: cannot create a temporary recording in /no/such: No such file or directory (set TMPDIR, or keep the recording with -o FILE)" explain --live a b -d 1
+expect 127 "iogap: cannot run /no/such: No such file or directory" trace -- /no/such
+# a script whose interpreter does not exist: found, but its exec fails (as a shell's, exit 127)
+printf '#!/no/such/interp\necho never\n' >"$tmp/interp.sh"
+chmod +x "$tmp/interp.sh"
+expect 127 "iogap: cannot run $tmp/interp.sh: No such file or directory" trace -o /dev/null -- "$tmp/interp.sh"
+# the summary to a file that fills: said last, after "tracing", exit 1 (the command's was 0)
+expect_line='$' expect 1 "iogap: cannot write the summary to /dev/full: No space left on device" trace -o /dev/full -d 0.2 -- true
+# a file that is not BTF: said in iogap's words (the file named, no libbpf error number, no
+# verifier log that does not exist)
+expect 1 "iogap: cannot load BPF programs: /etc/passwd is not a BTF file (iogap needs a kernel built with CONFIG_DEBUG_INFO_BTF=y, or a valid --btf FILE)" trace --btf /etc/passwd -o /dev/null -d 1 -p $$
+# record -o a device (nodes of this test's own, as /dev/full and /dev/null): a recording that
+# cannot be written is said, and the file iogap did not create is neither removed nor chmod'ed
+if mknod -m 666 "$tmp/full" c 1 7 && mknod -m 666 "$tmp/null" c 1 3 && (echo x >"$tmp/null") 2>/dev/null &&
+	! (echo x >"$tmp/full") 2>/dev/null; then
+	expect 1 "iogap: cannot write $tmp/full: No space left on device" record -o "$tmp/full" -p $$ -d 1
+	check "record -o a full device: the device file is still there, mode 666 (now: $(stat -c '%F %a' "$tmp/full" 2>&1))" \
+		bash -c "[[ -c '$tmp/full' && \$(stat -c %a '$tmp/full') == 666 ]]"
+	expect 0 "iogap: tracing 1 target (Ctrl-C to end)" record -o "$tmp/null" -p $$ -d 0.3
+	check "record -o a null device: its mode is left as it was, 666 (now: $(stat -c '%F %a' "$tmp/null" 2>&1))" \
+		bash -c "[[ -c '$tmp/null' && \$(stat -c %a '$tmp/null') == 666 ]]"
+else
+	skip "record -o a device: not removed, not chmod'ed" "cannot make device nodes in $tmp"
+fi
+# 64 targets given (64 processes of this test's), and one more
+sleepers=()
+for _ in $(seq 64); do
+	sleep 120 &
+	sleepers+=($!)
+	on_exit end_pid $!
+done
+sp=()
+for p in "${sleepers[@]}"; do sp+=(-p "$p"); done
+expect 2 "iogap: too many targets (65, at most 64)" trace "${sp[@]}" -- true
+# --host is a target too (now it takes a 65th slot, past the end of iogap's arrays: ASan
+# reports a heap-buffer-overflow at add_container_targets, and the host's figures are lost)
+expect 2 "iogap: too many targets (65, at most 64)" trace "${sp[@]}" --host -o /dev/null -d 1
+# --all-containers with 64 targets given: a container (a cgroup of this test's with a process,
+# named to sort before any other cgroup, so it is the first one found) is one too many
+ctr="$cgmnt/!iogaptest-rel-$$"
+on_exit remove_test_cgroups "$ctr"
+if mkdir -p "$ctr/ctr"; then
+	bash -c 'echo $$ >"$1/cgroup.procs" && exec sleep 120' _ "$ctr/ctr" &
+	cp=$!
+	on_exit end_pid $cp
+	for _ in $(seq 50); do [[ -n $(cat "$ctr/ctr/cgroup.procs") ]] && break; sleep 0.1; done
+	expect 1 "iogap: cannot trace cgroup /${ctr#"$cgmnt"/}/ctr: already 64 targets" trace "${sp[@]}" --all-containers -o /dev/null -d 1
+	kill $cp
+	wait $cp 2>/dev/null
+	remove_test_cgroups "$ctr"
+	check "its cgroup and process removed" bash -c "[[ ! -e '$ctr' ]] && ! kill -0 $cp 2>/dev/null"
+else
+	not_ok "cannot create $ctr/ctr"
+fi
+kill "${sleepers[@]}" 2>/dev/null
+wait "${sleepers[@]}" 2>/dev/null
+# what is missing from the machine, in private mount namespaces (the host's mounts unchanged):
+# tracefs that cannot be mounted (iogap runs as root without CAP_SYS_ADMIN, as in a container),
+# no kernel BTF, no cgroup2 mount (then -p PID, as the message says, still works)
+sys_mounts() { awk '$5 ~ /^\/sys\// { for (i = 7; i < NF; i++) if ($i == "-") print $5, $(i + 1) }' /proc/self/mountinfo | sort; }
+mounts_before=$(sys_mounts)
+private=(unshare -m --propagation private bash -c)
+expect_how="tracefs unmounted, CAP_SYS_ADMIN dropped"
+expect_via=("${private[@]}" 'umount /sys/kernel/tracing && exec setpriv --inh-caps=-sys_admin --bounding-set=-sys_admin "$@"' _)
+expect 1 "iogap: cannot use tracepoints: tracefs is not mounted and mounting it failed: Operation not permitted (run: mount -t tracefs nodev /sys/kernel/tracing)" trace -o /dev/null -d 1 -- true
+expect_how="a tmpfs over /sys/kernel/btf"
+expect_via=("${private[@]}" 'mount -t tmpfs none /sys/kernel/btf && exec "$@"' _)
+expect 1 "iogap: cannot load BPF programs: kernel BTF not found at /sys/kernel/btf/vmlinux: No such file or directory (iogap needs a kernel built with CONFIG_DEBUG_INFO_BTF=y)" trace -o /dev/null -d 1 -p $$
+expect_how="no cgroup2 mount"
+# shellcheck disable=SC2016 # expanded by the inner bash
+expect_via=("${private[@]}" 'for m in $(awk "/ - cgroup2 / { print \$5 }" /proc/self/mountinfo | tac); do umount "$m" || exit 9; done
+	! grep -q " - cgroup2 " /proc/self/mountinfo && exec "$@"' _)
+expect 1 "iogap: cannot find the cgroup v2 mount in /proc/self/mountinfo: No such file or directory (a cgroup-v1-only host has no container cgroups iogap can list; trace processes with -p PID)" ps
+expect 1 "iogap: cannot find the cgroup v2 mount in /proc/self/mountinfo: No such file or directory (a cgroup-v1-only host: --cgroup, --container and -- CMD need cgroup v2; use -p PID, which follows a process and its children in any PID namespace)" trace -o /dev/null -d 1 -- true
+expect 0 "iogap: tracing 1 target (Ctrl-C to end)" trace -o /dev/null -d 0.2 -p $$
+expect_via=()
+expect_how=
+check "private mount namespaces: the host's mounts below /sys unchanged" test "$(sys_mounts)" = "$mounts_before"
 # not root: refused before anything is loaded
 if id nobody >/dev/null 2>&1; then
 	setpriv --reuid=nobody --regid=nogroup --clear-groups "$IOGAP" trace -p 1 -d 1 >/dev/null 2>"$tmp/nobody.err"

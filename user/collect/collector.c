@@ -35,8 +35,13 @@
 
 static bool verbose;
 
+/* set while iogap asks libbpf something whose failure it reports in its own words */
+static bool libbpf_quiet;
+
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list args)
 {
+	if (libbpf_quiet && !verbose)
+		return 0;
 	if (level == LIBBPF_DEBUG && !verbose)
 		return 0;
 	if (level == LIBBPF_INFO && !verbose)
@@ -118,6 +123,21 @@ static int preflight(const struct collector_opts *o)
 			"(iogap needs a kernel built with CONFIG_DEBUG_INFO_BTF=y%s)\n", btf,
 			strerror(errno), o->btf_path ? ", or a valid --btf FILE" : "");
 		return 1;
+	}
+	/* a --btf file libbpf cannot parse would fail the load with its error code alone */
+	if (o->btf_path) {
+		struct btf *b;
+
+		libbpf_quiet = true;
+		b = btf__parse(btf, NULL);
+		libbpf_quiet = false;
+		if (!b) {
+			fprintf(stderr, "iogap: cannot load BPF programs: %s is not a BTF file (iogap "
+				"needs a kernel built with CONFIG_DEBUG_INFO_BTF=y, or a valid --btf FILE)\n",
+				btf);
+			return 1;
+		}
+		btf__free(b);
 	}
 	if (statfs(TRACEFS, &sfs) || sfs.f_type != TRACEFS_MAGIC) {
 		if (mount("nodev", TRACEFS, "tracefs", 0, NULL)) {
@@ -480,8 +500,13 @@ static int add_container_targets(struct collector *c, const struct collector_opt
 		if (!cgroup_target(c, list[i].cgroup) && !add_container(c, &list[i]))
 			goto out;
 	if (o->host) {
-		struct target *t = model_target_add(&c->model, "host", TARGET_CGROUP);
+		struct target *t;
 
+		if (c->model.ntargets >= IOGAP_MAX_SLOTS) {
+			fprintf(stderr, "iogap: cannot trace the host: already %d targets\n", IOGAP_MAX_SLOTS);
+			goto out;
+		}
+		t = model_target_add(&c->model, "host", TARGET_CGROUP);
 		if (!t)
 			goto out;
 		free(t->cgroup);
@@ -664,7 +689,8 @@ static bool module_on(const struct collector_opts *o, unsigned m)
 
 int collector_open(struct collector *c, const struct collector_opts *o)
 {
-	int ntargets = o->npids + o->ncgroups + (o->cmd_argv ? 1 : 0) + o->ncontainers, err, rc = 1;
+	int ntargets = o->npids + o->ncgroups + (o->cmd_argv ? 1 : 0) + o->ncontainers + (o->host ? 1 : 0);
+	int err, rc = 1;
 	bool have_cg = o->ncgroups > 0 || o->cmd_argv || o->ncontainers || o->all_containers || o->host;
 	bool fast, kasan, tcp_iter;
 
@@ -769,8 +795,11 @@ int collector_open(struct collector *c, const struct collector_opts *o)
 	bpf_program__set_autoattach(c->skel->progs.iogap_files_switch, false);   /* see below */
 	err = syscalls_bpf__load(c->skel);
 	if (err) {
+		char why[128];
+
+		libbpf_strerror(err, why, sizeof(why));   /* libbpf's own codes too (-4000 and below) */
 		fprintf(stderr, "iogap: cannot load BPF programs: %s (run with -v for the verifier log)\n",
-			strerror(-err));
+			why);
 		goto fail;
 	}
 	if (register_targets(c))
