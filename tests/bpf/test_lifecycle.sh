@@ -1,7 +1,7 @@
 #!/bin/bash
 # How iogap starts and ends: preflight errors with their exit codes, SIGTERM/SIGINT print the
 # summary, SIGKILL leaves no BPF program or link (checked with bpftool), launched commands'
-# cgroups are removed.
+# cgroups are removed (after SIGKILL by its guard; stale ones by the next iogap).
 source "$(dirname "$0")/../lib.sh"
 need_root "preflight errors" "SIGTERM prints the summary and exits 0" "SIGINT prints the summary" \
 	"SIGKILL leaves no BPF program or link" "command exit status"
@@ -89,4 +89,24 @@ left_links=$(comm -12 <(echo "$links") <(iogap_link_ids $mine $(iogap_prog_ids))
 check "SIGKILL leaves none of its BPF programs ($(left_progs) left) or links ($left_links left)" \
 	test "$(left_progs)" -eq 0 -a "$left_links" -eq 0
 check "the launched command's cgroup is gone (removed by iogap's guard)" test ! -d "$cg"
+
+# What a guard could not remove (it was killed too) is removed by the next iogap that needs
+# the cgroup mount: an empty iogap-PID of a PID that no longer exists; that of a live process
+# is left alone (ground truth: the directories themselves)
+true &
+gone=$!
+wait $gone
+sleep 60 &
+holder=$!
+on_exit end_pid $holder
+stale=$cgmnt/iogap-$gone live=$cgmnt/iogap-$holder
+mkdir "$stale" "$live"
+on_exit rmdir "$stale" "$live"
+"$IOGAP" trace -o /dev/null -- true 2>"$tmp/reap.err"
+rc=$?
+check "the next iogap (exit $rc) removes an empty iogap-PID of a PID gone, keeps that of a live one" \
+	bash -c "[[ $rc -eq 0 && ! -d '$stale' && -d '$live' ]]"
+end_pid $holder
+rmdir "$live"
+
 finish
