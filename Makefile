@@ -120,42 +120,31 @@ deps:
 		{ echo "iogap: cannot install packages: $$missing (run as root with apt sources reachable)" >&2; exit 1; }; \
 	fi
 
+# make check: every test, then the tests of CHECK_ASAN again with iogap built with ASan+UBSan
+# (leaks checked; each also fails on its own sanitizer reports): the unit tests and the BPF tests
+# of the paths where user space does the most with input it does not control (error paths,
+# signals, corrupt recordings, explain's comparisons).
+CHECK_ASAN := unit test_reliability.sh test_record.sh test_explain.sh test_lifecycle.sh
 check: deps
-	$(Q)$(MAKE) --no-print-directory all
-	$(Q)tests/run
+	$(Q)$(MAKE) --no-print-directory all asan-build
+	$(Q)tests/run --asan '$(CHECK_ASAN)'
 
 test: all
 	$(Q)tests/run
 
-# make check-asan: the unit tests and every BPF test that runs iogap (tests/bpf/test_*.sh, as
-# $IOGAP; not test_bench_tools.sh, whose bench scripts run the normal build) with the sanitized
-# build, leaks checked. ASan's reports go to files (log_path, NAME.PID per test), also from a
-# process whose stderr a test hides or whose exit status it does not look at; gcc's UBSan
-# writes to stderr only (no log_path), so it aborts: the exit status tells (tests/lib.sh's
-# helpers check it).
-SAN_LOG = $(CURDIR)/.output-asan/sanitizer-logs
-.PHONY: check-asan soak
-check-asan:
-	$(Q)[ "$$(id -u)" -eq 0 ] || { echo "iogap: check-asan needs root (its BPF tests skip without it)" >&2; exit 1; }
-	$(Q)$(MAKE) --no-print-directory all
+# The ASan+UBSan build of iogap and the unit tests, in .output-asan (tests/run --asan runs them)
+.PHONY: asan-build check-asan soak
+asan-build:
 	$(Q)$(MAKE) --no-print-directory SANITIZE=1 OUTPUT=.output-asan .output-asan/iogap \
 		$(patsubst $(OUTPUT)/%,.output-asan/%,$(UNIT_BINS))
-	$(Q)rm -rf $(SAN_LOG) && mkdir -p $(SAN_LOG) && chmod 1777 $(SAN_LOG)
-	$(Q)fail=; \
-	san() { n=$$1; shift; ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:log_path=$(SAN_LOG)/$$n \
-		UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:abort_on_error=1 "$$@"; }; \
-	for t in $(patsubst $(OUTPUT)/%,.output-asan/%,$(UNIT_BINS)) tests/bpf/test_*.sh; do \
-		n=$${t##*/}; l=.output-asan/$$n.log; \
-		case $$n in test_bench_tools.sh) continue ;; \
-		*.sh) san $$n env IOGAP=$(CURDIR)/.output-asan/iogap timeout 1800 bash $$t >$$l 2>&1 ;; \
-		*) san $$n env CMOCKA_MESSAGE_OUTPUT=TAP $$t >$$l 2>&1 ;; esac; \
-		rc=$$?; reports=$$(ls $(SAN_LOG) | grep -cE "^$$n\\.[0-9]+$$"); \
-		[ $$rc -eq 0 ] && [ $$reports -eq 0 ] && ! grep '^not ok' $$l | grep -qv '# SKIP' || \
-			{ fail="$$fail $$n"; grep -E '^(not ok|#)' $$l | head -40; }; \
-		printf '  %-8s %s\n' ASAN "$$n: $$(grep -c '^ok' $$l) ok, $$(grep '^not ok' $$l | grep -cv '# SKIP') not ok, $$reports sanitizer reports"; \
-	done; \
-	if [ -n "$$(ls $(SAN_LOG))" ]; then head -60 $(SAN_LOG)/*; fail="$$fail (sanitizer reports in $(SAN_LOG))"; fi; \
-	if [ -n "$$fail" ]; then echo "iogap: check-asan failed:$$fail" >&2; exit 1; fi
+
+# make check-asan: the unit tests and every BPF test that runs iogap with the sanitized build
+# alone (tests/run --asan-only all; not test_bench_tools.sh, whose bench scripts run the
+# normal build).
+check-asan:
+	$(Q)[ "$$(id -u)" -eq 0 ] || { echo "iogap: check-asan needs root (its BPF tests skip without it)" >&2; exit 1; }
+	$(Q)$(MAKE) --no-print-directory all asan-build
+	$(Q)tests/run --asan-only all
 
 # make soak [SOAK_MINUTES=30]: the bench under iogap record with load, RSS sampled (tests/soak)
 SOAK_MINUTES ?= 30

@@ -859,6 +859,7 @@ int collector_open(struct collector *c, const struct collector_opts *o)
 	return 0;
 fail:
 	collector_close(c);
+	model_free(&c->model);    /* the caller gets no collector: nothing of it to report */
 	return rc;
 }
 
