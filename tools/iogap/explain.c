@@ -58,9 +58,17 @@ static int explain_print(const struct iogap_opts *o, const struct model *ma, con
 {
 	struct explain_result r;
 	int err = explain_compare_opts(ma, a, mb, b, eo, &r);
+	struct cli_out w;
+	FILE *mem;
 
 	if (err) {
 		fprintf(stderr, "iogap: cannot compare %s and %s: %s\n", a->name, b->name, strerror(-err));
+		return 1;
+	}
+	mem = cli_out_open(&w);
+	if (!mem) {
+		fprintf(stderr, "iogap: cannot format the explanation: out of memory\n");
+		explain_free(&r);
 		return 1;
 	}
 	if (o->json) {
@@ -69,16 +77,18 @@ static int explain_print(const struct iogap_opts *o, const struct model *ma, con
 		if (!s) {
 			fprintf(stderr, "iogap: cannot format JSON: out of memory\n");
 			explain_free(&r);
+			cli_out_write(&w, NULL);
 			return 1;
 		}
-		printf("%s\n", s);
+		fprintf(mem, "%s\n", s);
 		free(s);
 	} else {
-		explain_text(stdout, &r);
+		explain_text(mem, &r);
 	}
 	explain_free(&r);
-	if (fflush(stdout) || ferror(stdout)) {
-		fprintf(stderr, "iogap: cannot write the explanation: %s\n", strerror(errno));
+	err = cli_out_write(&w, stdout);
+	if (err) {
+		fprintf(stderr, "iogap: cannot write the explanation: %s\n", strerror(err));
 		return 1;
 	}
 	return 0;

@@ -53,11 +53,26 @@ static int write_html(const struct iogap_opts *o, const struct recording *r, con
 		.title = o->args[0], .total = &r->total, .nintervals = r->nintervals,
 		.intervals = iv, .t_ns = t, .explain_html = explain, .meta_json = meta,
 	};
-	rc = report_html(out, &in) ? 1 : 0;
-	if (fclose(out) || rc) {
-		fprintf(stderr, "iogap: cannot write %s: %s\n", o->html, strerror(errno));
-		rc = 1;
+	struct cli_out w;
+	FILE *mem = cli_out_open(&w);
+	int err;
+
+	if (!mem || report_html(mem, &in)) {
+		fprintf(stderr, "iogap: cannot format the HTML report: out of memory\n");
+		if (mem)
+			cli_out_write(&w, NULL);
+		fclose(out);
+		goto out;
 	}
+	err = cli_out_write(&w, out);
+	errno = 0;
+	if (fclose(out) && !err)
+		err = errno ? errno : EIO;
+	if (err) {
+		fprintf(stderr, "iogap: cannot write %s: %s\n", o->html, strerror(err));
+		goto out;
+	}
+	rc = 0;
 out:
 	free(iv);
 	free(t);

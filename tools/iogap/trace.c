@@ -32,25 +32,57 @@ static void install_signals(void)
 	signal(SIGPIPE, SIG_IGN);
 }
 
+FILE *cli_out_open(struct cli_out *w)
+{
+	w->buf = NULL;
+	w->len = 0;
+	w->mem = open_memstream(&w->buf, &w->len);
+	return w->mem;
+}
+
+int cli_out_write(struct cli_out *w, FILE *out)
+{
+	int err = 0;
+
+	errno = 0;
+	if (fclose(w->mem))
+		err = ENOMEM;
+	else if (out && (fwrite(w->buf, 1, w->len, out) != w->len || fflush(out)))
+		err = errno ? errno : EIO;
+	free(w->buf);
+	w->buf = NULL;
+	w->mem = NULL;
+	return err;
+}
+
 int cli_print_model(const struct iogap_opts *o, FILE *out, struct model *m, bool interval)
 {
 	struct report_opts ro = { .top_files = o->top_files, .interval = interval };
+	struct cli_out w;
+	FILE *mem = cli_out_open(&w);
+	int err;
 
+	if (!mem) {
+		fprintf(stderr, "iogap: cannot format the summary: out of memory\n");
+		return 1;
+	}
 	if (o->json) {
 		char *s = report_json(m);
 
 		if (!s) {
 			fprintf(stderr, "iogap: cannot format JSON: out of memory\n");
+			cli_out_write(&w, NULL);
 			return 1;
 		}
-		fprintf(out, "%s\n", s);
+		fprintf(mem, "%s\n", s);
 		free(s);
 	} else {
-		report_text(out, m, &ro);
+		report_text(mem, m, &ro);
 	}
-	if (fflush(out) || ferror(out)) {
+	err = cli_out_write(&w, out);
+	if (err) {
 		fprintf(stderr, "iogap: cannot write the summary%s%s: %s\n", o->output ? " to " : "",
-			o->output ? o->output : "", strerror(errno));
+			o->output ? o->output : "", strerror(err));
 		return 1;
 	}
 	return 0;
