@@ -90,6 +90,24 @@ check "SIGKILL leaves none of its BPF programs ($(left_progs) left) or links ($l
 	test "$(left_progs)" -eq 0 -a "$left_links" -eq 0
 check "the launched command's cgroup is gone (removed by iogap's guard)" test ! -d "$cg"
 
+# iogap started without stdin and stdout, or without stderr: the guard's pipe must not land
+# on those descriptors (it would read /dev/null's EOF at once, or take iogap's messages for
+# its "done"); the command runs, and after SIGKILL the guard removes its cgroup
+for closed in '<&- >&-' '2>&-'; do
+	eval "\"\$IOGAP\" trace -o \"\$tmp/closed.out\" -- sleep 60 $closed &"
+	ig=$!
+	cg=$cgmnt/iogap-$ig
+	on_exit 'for p in $(cat "'"$cg"'/cgroup.procs"); do kill -9 "$p"; done; rmdir "'"$cg"'"'
+	for _ in $(seq 50); do [[ -s $cg/cgroup.procs ]] && break; sleep 0.1; done
+	sleep 0.5
+	ran=$(cat "$cg/cgroup.procs" 2>/dev/null | grep -c .)
+	kill -9 $ig
+	wait $ig 2>/dev/null
+	for _ in $(seq 50); do [[ -d $cg ]] || break; sleep 0.1; done
+	check "started with $closed: the command runs in $cg ($ran processes), the guard removes it after SIGKILL" \
+		bash -c "[[ $ran -eq 1 && ! -d '$cg' ]]"
+done
+
 # What a guard could not remove (it was killed too) is removed by the next iogap that needs
 # the cgroup mount: an empty iogap-PID of a PID that no longer exists; that of a live process
 # is left alone (ground truth: the directories themselves)

@@ -60,17 +60,24 @@ print(len(t["file"]), "rows equal")' "$tmp/rep.txt" "$tmp/live.json"
 # runs as root: it made /dev/null 0600 and, when a write failed, removed /dev/full). Ground
 # truth: stat of nodes made here (the real /dev/null and /dev/full are left alone), and the
 # recording read back from a FIFO's reader
-mknod -m 666 "$tmp/null" c 1 3 && mknod -m 666 "$tmp/full" c 1 7 && mkfifo -m 644 "$tmp/fifo"
-timeout 30 "$IOGAP" record -o "$tmp/null" -- true >/dev/null 2>"$tmp/null.err"
-rc=$?
-check "record -o a char device (null): exit 0, mode 666 and the node kept" bash -c \
-	"[[ $rc -eq 0 && \$(stat -c '%F %a' '$tmp/null') == 'character special file 666' ]]"
-timeout 30 "$IOGAP" record -o "$tmp/full" -- true >/dev/null 2>"$tmp/full.err"
-rc=$?
-check "record -o a full device: exit 1, 'iogap: cannot write $tmp/full: No space left on device', the node kept" \
-	bash -c "[[ $rc -eq 1 && \$(head -1 '$tmp/full.err') == 'iogap: cannot write $tmp/full: No space left on device' &&
-		\$(stat -c '%F %a' '$tmp/full') == 'character special file 666' ]]"
-cat "$tmp/fifo" >"$tmp/fromfifo.iogap" &
+mkfifo -m 644 "$tmp/fifo"
+if mknod -m 666 "$tmp/null" c 1 3 && mknod -m 666 "$tmp/full" c 1 7 && (echo x >"$tmp/null") 2>/dev/null &&
+	! (echo x >"$tmp/full") 2>/dev/null; then
+	timeout 30 "$IOGAP" record -o "$tmp/null" -- true >/dev/null 2>"$tmp/null.err"
+	rc=$?
+	check "record -o a char device (null): exit 0, mode 666 and the node kept" bash -c \
+		"[[ $rc -eq 0 && \$(stat -c '%F %a' '$tmp/null') == 'character special file 666' ]]"
+	timeout 30 "$IOGAP" record -o "$tmp/full" -- true >/dev/null 2>"$tmp/full.err"
+	rc=$?
+	check "record -o a full device: exit 1, 'iogap: cannot write $tmp/full: No space left on device', the node kept" \
+		bash -c "[[ $rc -eq 1 && \$(head -1 '$tmp/full.err') == 'iogap: cannot write $tmp/full: No space left on device' &&
+			\$(stat -c '%F %a' '$tmp/full') == 'character special file 666' ]]"
+else
+	skip "record -o a char device (null): exit 0, mode 666 and the node kept" "cannot make device nodes in $tmp"
+	skip "record -o a full device: exit 1, the node kept" "cannot make device nodes in $tmp"
+fi
+# the reader gives up after 90 s (an iogap that never opened the FIFO would leave it blocked)
+timeout 90 cat "$tmp/fifo" >"$tmp/fromfifo.iogap" &
 reader=$!
 on_exit end_pid $reader
 timeout 60 "$IOGAP" record -o "$tmp/fifo" --json -- "$WL" "$tmp/d" "$tmp/wlf.json" >"$tmp/fifo-live.json" 2>"$tmp/fifo.err"

@@ -184,25 +184,35 @@ int cgroup_kill(const char *abs_path)
 	return cgroup_write(abs_path, "cgroup.kill", "1");
 }
 
-int cgroup_destroy(const char *abs_path)
+int cgroup_end(const char *abs_path, int term_ms, int wait_ms)
 {
 	pid_t pids[1024];
-	int n, sig = SIGTERM;
+	int n;
 
-	for (int round = 0; round < 60; round++) {
+	for (int t = 0; t < wait_ms; t += 50) {
 		if (!rmdir(abs_path) || errno == ENOENT)
 			return 0;
 		if (errno != EBUSY)
 			return -errno;
-		n = cgroup_procs(abs_path, pids, 1024);
-		if (round == 20)
-			sig = SIGKILL;
-		for (int i = 0; i < n; i++)
-			if (round == 0 || round == 20)
-				kill(pids[i], sig);
+		/* SIGTERM once, then SIGKILL to all of the cgroup at once, again while it gains
+		 * processes (cgroup.kill, Linux 5.14), else to the processes it lists */
+		if (t == 0 && term_ms > 0) {
+			n = cgroup_procs(abs_path, pids, 1024);
+			for (int i = 0; i < n; i++)
+				kill(pids[i], SIGTERM);
+		} else if (t >= term_ms && cgroup_kill(abs_path)) {
+			n = cgroup_procs(abs_path, pids, 1024);
+			for (int i = 0; i < n; i++)
+				kill(pids[i], SIGKILL);
+		}
 		sleep_ms(50);
 	}
 	return -EBUSY;
+}
+
+int cgroup_destroy(const char *abs_path)
+{
+	return cgroup_end(abs_path, 1000, 3000);
 }
 
 int cgroup_reap_stale(const char *mount)

@@ -22,7 +22,10 @@ int cgroup_move(const char *abs_path, pid_t pid);
 /* SIGKILL to every process in the cgroup and its descendants at once (cgroup.kill, Linux
  * 5.14); -errno, -ENOENT where the kernel has no cgroup.kill (cgroup_destroy then kills). */
 int cgroup_kill(const char *abs_path);
-/* Ends what is left in a cgroup iogap created (TERM, then KILL) and removes it. */
+/* Ends what is left in a cgroup iogap created and removes it: SIGTERM first (term_ms > 0),
+ * SIGKILL from term_ms on, for at most wait_ms; 0, or -EBUSY when it still holds processes. */
+int cgroup_end(const char *abs_path, int term_ms, int wait_ms);
+/* cgroup_end with SIGTERM for a second, 3 s in all: iogap's own cleanup */
 int cgroup_destroy(const char *abs_path);
 /* Removes iogap-<pid> cgroups left by iogap runs that were killed; returns how many. */
 int cgroup_reap_stale(const char *mount);

@@ -1044,10 +1044,16 @@ bool collector_alive(struct collector *c)
 {
 	size_t up = 0, gone[IOGAP_MAX_SLOTS], ngone = 0;
 
+	/* the forks not read yet: a parent that forked and exited since the last poll has a child */
+	ring_buffer__consume(c->rb);
 	for (size_t i = 0; i < c->model.ntargets; i++) {
 		const struct target *t = &c->model.targets[i];
 		bool alive = c->cg_paths[i][0];   /* a cgroup may gain processes at any time */
 
+		if (c->gone_told & (1ULL << i)) {
+			gone[ngone++] = i;        /* ended for good: no process joins a -p target */
+			continue;
+		}
 		for (size_t j = 0; j < t->npids && !alive; j++)
 			alive = pid_alive(t->pids[j]);
 		if (alive)

@@ -54,8 +54,9 @@ int command_check(const char *file)
  * "done" into it once it has removed the cgroup itself (command_cleanup); EOF without it means
  * iogap ended without cleaning up (SIGKILL, a crash), and the guard ends what is left in the
  * cgroup (the command, now untraced, and any of its processes held stopped at an exec) and
- * removes it. It keeps only its pipe and stderr open, and ignores the signals a terminal or a
- * `kill` of iogap's name sends, which iogap handles itself.
+ * removes it. It keeps only its pipe and stderr open (its pipe is above them: main opens
+ * /dev/null on a standard descriptor iogap was started without), and ignores the signals a
+ * terminal or a `kill` of iogap's name sends, which iogap handles itself.
  */
 static void guard_run(int rfd, const char *cgroup, pid_t iogap)
 {
@@ -82,20 +83,23 @@ static void guard_run(int rfd, const char *cgroup, pid_t iogap)
 	if (n == 1 || access(cgroup, F_OK))
 		_exit(0);
 	left = cgroup_procs_tree(cgroup, pids, 1024);
-	cgroup_kill(cgroup);
-	err = cgroup_destroy(cgroup);
+	/* SIGKILL at once, for up to a minute: a fork in the command waits while the kernel
+	 * removes iogap's uprobes (about 0.1 s each, 16 per SQLite process) */
+	err = cgroup_end(cgroup, 0, 60000);
 	if (err)
-		fprintf(stderr, "iogap: pid %d ended without removing its cgroup %s (killed?), and it "
-			"cannot be removed: %s\n", iogap, cgroup, strerror(-err));
+		fprintf(stderr, "iogap: pid %d ended without removing its cgroup %s, and it cannot be "
+			"removed: %s\n", iogap, cgroup, strerror(-err));
 	else
-		fprintf(stderr, "iogap: pid %d ended without removing its cgroup %s (killed?): ended "
-			"the %d processes left in it and removed it\n", iogap, cgroup, left > 0 ? left : 0);
+		fprintf(stderr, "iogap: pid %d ended without removing its cgroup %s: ended the %d "
+			"process%s left in it and removed it\n", iogap, cgroup, left > 0 ? left : 0,
+			left == 1 ? "" : "es");
 	_exit(err ? 1 : 0);
 }
 
 int command_start(struct command *c, const char *mount, char **argv)
 {
 	int go[2], ex[2], gp[2], err;
+	pid_t self = getpid();
 	char b;
 
 	memset(c, 0, sizeof(*c));
@@ -114,7 +118,7 @@ int command_start(struct command *c, const char *mount, char **argv)
 	}
 	if (c->guard_pid == 0) {
 		close(gp[1]);
-		guard_run(gp[0], c->cgroup, getppid());
+		guard_run(gp[0], c->cgroup, self);
 	}
 	close(gp[0]);
 	c->guard_fd = gp[1];
@@ -215,14 +219,15 @@ void command_cleanup(struct command *c, bool wait)
 
 		if (err)
 			fprintf(stderr, "iogap: cannot remove cgroup %s: %s\n", c->cgroup, strerror(-err));
-		/* the guard's work is done; else, once iogap has exited, it tries again */
-		else if (c->guard_fd >= 0 && write(c->guard_fd, "d", 1) == 1)
+		/* the guard's work is done; else its pipe stays open, and once iogap has exited
+		 * the guard tries again */
+		else if (c->guard_fd >= 0 && write(c->guard_fd, "d", 1) == 1) {
 			waitpid(c->guard_pid, NULL, 0);
+			close(c->guard_fd);
+			c->guard_fd = -1;
+		}
 		c->cgroup[0] = 0;
 	}
-	if (c->guard_fd >= 0)
-		close(c->guard_fd);
-	c->guard_fd = -1;
 }
 
 int command_exit_code(const struct command *c)
